@@ -1,0 +1,216 @@
+"""Accounts: registration, login, token rotation with reuse detection, logout, password change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from accounts.models import AuthSession, Membership, RefreshTokenRecord, User, Workspace
+from accounts.signals import workspace_created
+from whatshybrid.api.errors import ApplicationError, Conflict
+
+
+class InvalidRefreshToken(ApplicationError):
+    # 400, never 401: a 401 from /auth/refresh makes the extension try to refresh again, forever.
+    status_code = 400
+    default_code = "TOKEN_INVALID"
+
+
+class InvalidCredentials(ApplicationError):
+    status_code = 401
+    default_code = "INVALID_CREDENTIALS"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+    session: AuthSession
+
+
+def _issue_tokens(session: AuthSession) -> TokenPair:
+    refresh = RefreshToken()
+    refresh["sub"] = str(session.user_id)
+    refresh["sid"] = str(session.id)
+    refresh["ws"] = str(session.workspace_id)
+    access = AccessToken()
+    access["sub"] = str(session.user_id)
+    access["sid"] = str(session.id)
+    access["ws"] = str(session.workspace_id)
+    RefreshTokenRecord.objects.create(
+        jti=refresh["jti"], session=session, expires_at=timezone.now() + settings.REFRESH_TOKEN_LIFETIME
+    )
+    return TokenPair(access=str(access), refresh=str(refresh), session=session)
+
+
+def session_start(
+    *, user: User, workspace: Workspace, user_agent: str = "", ip_address: str | None = None
+) -> TokenPair:
+    session = AuthSession.objects.create(
+        user=user, workspace=workspace, user_agent=user_agent[:300], ip_address=ip_address or None
+    )
+    return _issue_tokens(session)
+
+
+def workspace_create(*, name: str, owner: User) -> Workspace:
+    workspace = Workspace.objects.create(name=name[:150])
+    Membership.objects.create(user=owner, workspace=workspace, role=Membership.Role.OWNER)
+    workspace_created.send(sender=Workspace, workspace=workspace)
+    return workspace
+
+
+def password_check(*, password: str, user: User | None = None, field: str = "password") -> None:
+    try:
+        password_validation.validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise ApplicationError(exc.messages[0], code="VALIDATION_ERROR", errors={field: exc.messages}) from exc
+
+
+@transaction.atomic
+def user_register(
+    *, email: str, password: str, name: str, user_agent: str = "", ip_address: str | None = None
+) -> TokenPair:
+    email = email.strip().lower()
+    password_check(password=password, user=User(email=email, name=name))
+    if User.objects.filter(email__iexact=email).exists():
+        raise Conflict(
+            "An account with this email already exists.", code="EMAIL_TAKEN", errors={"email": ["Already registered."]}
+        )
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password, name=name.strip())
+    except IntegrityError as exc:  # a concurrent registration won the unique index
+        raise Conflict("An account with this email already exists.", code="EMAIL_TAKEN") from exc
+    workspace = workspace_create(name=f"{user.name or email.split('@')[0]}'s Workspace", owner=user)
+    return session_start(user=user, workspace=workspace, user_agent=user_agent, ip_address=ip_address)
+
+
+def membership_default(*, user: User) -> Membership | None:
+    """The workspace a login lands in: the oldest membership (owners first)."""
+    memberships = user.memberships.select_related("workspace").order_by("created_at")
+    return memberships.filter(role=Membership.Role.OWNER).first() or memberships.first()
+
+
+@transaction.atomic
+def user_login(*, email: str, password: str, user_agent: str = "", ip_address: str | None = None) -> TokenPair:
+    user = User.objects.filter(email__iexact=email.strip()).first()
+    if user is None:
+        User().set_password(password)  # same hashing cost whether or not the email exists
+        raise InvalidCredentials("Invalid email or password.")
+    if not user.check_password(password) or not user.is_active:
+        raise InvalidCredentials("Invalid email or password.")
+    membership = membership_default(user=user)
+    if membership is None:
+        raise InvalidCredentials("This account has no workspace.", code="NO_WORKSPACE")
+    return session_start(user=user, workspace=membership.workspace, user_agent=user_agent, ip_address=ip_address)
+
+
+def session_revoke(*, session: AuthSession, reason: str) -> None:
+    AuthSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoke_reason=reason
+    )
+
+
+@transaction.atomic
+def token_refresh(*, raw_refresh_token: Any) -> TokenPair:
+    if not isinstance(raw_refresh_token, str) or not raw_refresh_token:
+        raise InvalidRefreshToken("refreshToken is required.", errors={"refreshToken": ["This field is required."]})
+    try:
+        token = RefreshToken(raw_refresh_token)
+    except TokenError as exc:
+        raise InvalidRefreshToken("The refresh token is invalid or expired.") from exc
+    record = (
+        RefreshTokenRecord.objects.select_for_update()
+        .select_related("session", "session__user")
+        .filter(jti=token.get("jti"))
+        .first()
+    )
+    if record is None or record.session.revoked_at is not None:
+        raise InvalidRefreshToken("The session has ended. Please log in again.")
+    session = record.session
+    if (
+        not session.user.is_active
+        or not Membership.objects.filter(user_id=session.user_id, workspace_id=session.workspace_id).exists()
+    ):
+        session_revoke(session=session, reason="access_removed")
+        raise InvalidRefreshToken("The session has ended. Please log in again.")
+    now = timezone.now()
+    if record.used_at is not None:
+        within_grace = now - record.used_at <= settings.REFRESH_REUSE_GRACE
+        if not within_grace or record.grace_reuses >= settings.REFRESH_GRACE_REUSES:
+            # A rotated token presented again outside the grace window means it leaked:
+            # the whole family (every token of this session) dies.
+            session_revoke(session=session, reason="refresh_reuse")
+            raise InvalidRefreshToken("This refresh token was already used. Please log in again.", code="TOKEN_REUSED")
+        record.grace_reuses += 1
+    else:
+        record.used_at = now
+    record.save(update_fields=["used_at", "grace_reuses"])
+    session.last_refreshed_at = now
+    session.save(update_fields=["last_refreshed_at"])
+    return _issue_tokens(session)
+
+
+def session_logout(*, session: AuthSession, raw_refresh_token: Any = None) -> None:
+    session_revoke(session=session, reason="logout")
+    if isinstance(raw_refresh_token, str) and raw_refresh_token:
+        try:
+            token = RefreshToken(raw_refresh_token, verify=True)
+        except TokenError:
+            return
+        other = (
+            RefreshTokenRecord.objects.filter(jti=token.get("jti"), session__user_id=session.user_id)
+            .select_related("session")
+            .first()
+        )
+        if other is not None:
+            session_revoke(session=other.session, reason="logout")
+
+
+@transaction.atomic
+def password_change(*, session: AuthSession, current_password: str, new_password: str) -> TokenPair:
+    user = session.user
+    if not user.check_password(current_password):
+        raise ApplicationError(
+            "The current password is incorrect.",
+            code="INVALID_PASSWORD",
+            errors={"currentPassword": ["Incorrect password."]},
+        )
+    password_check(password=new_password, user=user, field="newPassword")
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    # Every session, this one included, dies; the caller continues on a fresh session.
+    AuthSession.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoke_reason="password_change"
+    )
+    return session_start(
+        user=user, workspace=session.workspace, user_agent=session.user_agent, ip_address=session.ip_address
+    )
+
+
+@transaction.atomic
+def workspace_update(*, workspace: Workspace, data: dict[str, Any]) -> Workspace:
+    for field in ("name", "timezone", "default_country", "currency"):
+        if field in data:
+            setattr(workspace, field, data[field])
+    if "settings" in data:
+        workspace.settings = {**workspace.settings, **data["settings"]}
+    workspace.save()
+    return workspace
+
+
+def membership_remove(*, membership: Membership) -> None:
+    """Removes a member; their sessions in that workspace end with it."""
+    with transaction.atomic():
+        AuthSession.objects.filter(
+            user=membership.user, workspace=membership.workspace, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now(), revoke_reason="membership_removed")
+        membership.delete()

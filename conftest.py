@@ -1,0 +1,101 @@
+"""Shared fixtures: users, workspaces and authenticated API clients."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.models import Membership, User, Workspace
+from accounts.services import session_start, workspace_create
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    # Rate-limit counters live in the cache; each test starts with a clean budget.
+    cache.clear()
+
+
+class ApiClient(APIClient):
+    """An APIClient that sends JSON like the extension does and remembers its tokens."""
+
+    tokens: dict[str, str]
+
+    def request(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("CONTENT_TYPE", "application/json")
+        return super().request(**kwargs)
+
+    def login_as(self, user: User, workspace: Workspace) -> ApiClient:
+        pair = session_start(user=user, workspace=workspace)
+        self.tokens = {"access": pair.access, "refresh": pair.refresh}
+        self.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
+        return self
+
+
+@pytest.fixture
+def make_user(db: Any) -> Callable[..., User]:
+    def make(*, email: str | None = None, password: str = "s3cret-Passw0rd", name: str = "Test User") -> User:
+        return User.objects.create_user(
+            email=email or f"user{next(_counter)}@example.com", password=password, name=name
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_member(make_user: Callable[..., User]) -> Callable[..., User]:
+    def make(workspace: Workspace, role: str = Membership.Role.AGENT, **kwargs: Any) -> User:
+        user = make_user(**kwargs)
+        Membership.objects.create(user=user, workspace=workspace, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def user(make_user: Callable[..., User]) -> User:
+    return make_user(name="Ana Souza")
+
+
+@pytest.fixture
+def workspace(user: User) -> Workspace:
+    return workspace_create(name="Loja da Ana", owner=user)
+
+
+@pytest.fixture
+def other_user(make_user: Callable[..., User]) -> User:
+    return make_user(name="Bruno Lima")
+
+
+@pytest.fixture
+def other_workspace(other_user: User) -> Workspace:
+    return workspace_create(name="Loja do Bruno", owner=other_user)
+
+
+@pytest.fixture
+def anon_client() -> ApiClient:
+    return ApiClient()
+
+
+@pytest.fixture
+def api_client(user: User, workspace: Workspace) -> ApiClient:
+    return ApiClient().login_as(user, workspace)
+
+
+@pytest.fixture
+def other_client(other_user: User, other_workspace: Workspace) -> ApiClient:
+    return ApiClient().login_as(other_user, other_workspace)
+
+
+@pytest.fixture
+def client_for() -> Callable[[User, Workspace], ApiClient]:
+    def make(user: User, workspace: Workspace) -> ApiClient:
+        return ApiClient().login_as(user, workspace)
+
+    return make

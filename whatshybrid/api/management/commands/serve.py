@@ -1,0 +1,46 @@
+"""``manage.py serve``: one command runs everything on one machine.
+
+Applies migrations, starts the background worker (django-tasks-db ``db_worker``) as a child
+process and serves HTTP + websockets with uvicorn on the ASGI app. Ctrl-C (or SIGTERM) stops
+the server and then the worker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+import uvicorn
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run the API (HTTP + websockets) and the background worker in one command."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+        parser.add_argument("--no-worker", action="store_true", help="Do not start the background worker.")
+        parser.add_argument("--no-migrate", action="store_true", help="Skip applying migrations.")
+
+    def handle(self, *args: Any, host: str, port: int, no_worker: bool, no_migrate: bool, **options: Any) -> None:
+        if not no_migrate:
+            call_command("migrate", interactive=False, verbosity=1)
+        worker = None
+        if not no_worker:
+            worker = subprocess.Popen([sys.executable, "manage.py", "db_worker"], cwd=os.getcwd())
+            self.stdout.write(f"background worker started (pid {worker.pid})")
+        self.stdout.write(self.style.SUCCESS(f"WhatsHybrid API on http://{host}:{port}  (docs: /api/v1/docs)"))
+        try:
+            uvicorn.run("whatshybrid.asgi:application", host=host, port=port, lifespan="off", log_level="info")
+        finally:
+            if worker is not None and worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()

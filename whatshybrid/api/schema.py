@@ -1,0 +1,75 @@
+"""OpenAPI: the bearer scheme and the resource-keyed envelopes of ``WorkspaceViewSet``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from rest_framework import serializers
+
+from whatshybrid.api.serializers import MessageSerializer
+
+
+class SessionJWTScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.SessionJWTAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix="Bearer", bearer_format="JWT"
+        )
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+class EnvelopeAutoSchema(AutoSchema):
+    """Documents lists as ``{<resource>: [...], limit, next_cursor, has_more}`` and objects as
+    ``{<object>: {...}}``, matching what ``WorkspaceViewSet`` returns."""
+
+    def _envelope_view(self) -> bool:
+        return hasattr(self.view, "resource_name") and hasattr(self.view, "object_name")
+
+    def _is_list_view(self, serializer: Any = None) -> bool:
+        if self._envelope_view():
+            return False
+        return super()._is_list_view(serializer)
+
+    def get_override_parameters(self) -> list[Any]:
+        params = list(super().get_override_parameters())
+        if self._envelope_view() and getattr(self.view, "action", None) == "list":
+            params += [
+                OpenApiParameter("limit", int, description="Page size (clamped to the endpoint's maximum)."),
+                OpenApiParameter("cursor", str, description="Opaque cursor from `next_cursor`."),
+                OpenApiParameter("page", int, description="Page number (original backend's offset paging)."),
+            ]
+            if getattr(self.view, "updated_since_field", None):
+                params.append(OpenApiParameter("updated_since", str, description="ISO 8601; rows changed since."))
+        return params
+
+    def get_response_serializers(self) -> Any:
+        if not self._envelope_view():
+            return super().get_response_serializers()
+        action = getattr(self.view, "action", None)
+        output = self.view.serializer_class
+        if action == "list":
+            return inline_serializer(
+                name=f"{_camel(self.view.object_name)}List",
+                fields={
+                    self.view.resource_name: output(many=True),
+                    "limit": serializers.IntegerField(),
+                    "next_cursor": serializers.CharField(allow_null=True),
+                    "has_more": serializers.BooleanField(),
+                },
+            )
+        if action == "destroy":
+            return MessageSerializer
+        if action in {"retrieve", "create", "update", "partial_update"}:
+            return inline_serializer(
+                name=f"{_camel(self.view.object_name)}Envelope", fields={self.view.object_name: output()}
+            )
+        return super().get_response_serializers()

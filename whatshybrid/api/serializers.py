@@ -1,0 +1,64 @@
+"""Serializer building blocks shared by every app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+# Keys a client may echo back from an object it read; accepted and ignored, never written.
+ECHOED_KEYS = frozenset({"id", "workspace", "workspace_id", "created_at", "updated_at"})
+
+
+class StrictInputMixin:
+    """Rejects keys the endpoint does not know (400 naming them) instead of silently dropping.
+
+    ``echo_fields`` lists read-only keys a client may send back unchanged (they are ignored).
+    """
+
+    echo_fields: frozenset[str] = frozenset()
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            known = set(self.fields) | ECHOED_KEYS | set(self.echo_fields)
+            unknown = sorted(str(key) for key in data if key not in known)
+            if unknown:
+                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class StrictSerializer(StrictInputMixin, serializers.Serializer):
+    pass
+
+
+class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer):
+    pass
+
+
+class WorkspaceRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related id looked up inside the request's workspace only (others: does_not_exist)."""
+
+    def __init__(self, model: type, **kwargs: Any) -> None:
+        self.related_model = model
+        kwargs.setdefault("queryset", model.objects.none())
+        super().__init__(**kwargs)
+
+    def get_queryset(self) -> Any:
+        workspace = self.context.get("workspace")
+        if workspace is None:
+            return self.related_model.objects.none()
+        return self.related_model.objects.filter(workspace=workspace)
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return super().to_internal_value(data)
+        except DjangoValidationError:
+            self.fail("does_not_exist", pk_value=data)
+
+
+class MessageSerializer(serializers.Serializer):
+    """The body of DELETE and other acknowledgement responses."""
+
+    message = serializers.CharField()
+    id = serializers.CharField(required=False)
