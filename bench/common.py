@@ -1,0 +1,96 @@
+"""Shared pieces of the benchmark suite.
+
+Every benchmark module is ``bench/bench_<area>.py`` with ``run(quick: bool) -> list[Result]``.
+Each result compares our number with a baseline measured in the same run (these machines are
+noisy, so only ratios are meaningful) and states its target.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Result:
+    metric: str
+    ours: float
+    baseline: float
+    unit: str
+    target: str  # human text, e.g. ">= 0.5x baseline throughput"
+    passed: bool
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.baseline if self.baseline else float("inf")
+
+
+def higher_is_better(metric: str, ours: float, baseline: float, unit: str, min_ratio: float, note: str = "") -> Result:
+    return Result(metric, ours, baseline, unit, f">= {min_ratio}x baseline", ours >= min_ratio * baseline, note)
+
+
+def lower_is_better(metric: str, ours: float, baseline: float, unit: str, max_ratio: float, note: str = "") -> Result:
+    return Result(metric, ours, baseline, unit, f"<= {max_ratio}x baseline", ours <= max_ratio * baseline, note)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """A real server process on 127.0.0.1 (uvicorn on ASGI by default) over its own database."""
+
+    def __init__(self, env: dict[str, str], *, command: list[str] | None = None, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.env = {**os.environ, **env}
+        self.command = command or [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "whatshybrid.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            "--lifespan",
+            "off",
+        ]
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                time.sleep(0.2)
+        self.__exit__()
+        raise RuntimeError(f"server on port {self.port} did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
