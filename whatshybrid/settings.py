@@ -256,6 +256,7 @@ SPECTACULAR_SETTINGS = {
 PAGE_SIZE_DEFAULT = env_int("PAGE_SIZE_DEFAULT", 50)
 PAGE_SIZE_MAX = env_int("PAGE_SIZE_MAX", 200)
 CONTACTS_PAGE_SIZE_MAX = env_int("CONTACTS_PAGE_SIZE_MAX", 1000)
+MESSAGES_PAGE_SIZE_MAX = env_int("MESSAGES_PAGE_SIZE_MAX", 500)
 
 # --- Rate limits (the original backend's table) -------------------------------------------
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
