@@ -249,7 +249,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "ConversationStatusEnum": "messaging.models.Conversation.Status",
+        "MessageStatusEnum": "messaging.models.Message.Status",
+        "MessageDirectionEnum": "messaging.models.Message.Direction",
+    },
 }
 
 # --- Pagination ---------------------------------------------------------------------------
