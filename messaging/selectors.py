@@ -1,0 +1,195 @@
+"""Reads for conversations and messages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import User, Workspace
+from messaging.models import Conversation, Message
+from whatshybrid.api.errors import ApplicationError
+
+# ``closed`` is the original backend's word for resolved.
+STATUS_ALIASES = {"closed": Conversation.Status.RESOLVED, "active": None}
+
+
+class InvalidFilter(ApplicationError):
+    default_code = "VALIDATION_ERROR"
+
+
+def conversation_queryset(*, workspace: Workspace) -> QuerySet[Conversation]:
+    """Conversations with everything their API shape needs, in a constant number of queries."""
+    return (
+        Conversation.objects.filter(workspace=workspace)
+        .select_related("contact", "assigned_to", "last_message")
+        .prefetch_related("labels")
+    )
+
+
+def parse_status(raw: str) -> str:
+    value = raw.strip().lower()
+    value = STATUS_ALIASES.get(value, value) or value
+    if value not in Conversation.Status.values:
+        raise InvalidFilter(
+            f"Unknown status '{raw}'.",
+            errors={"status": [f"Use one of: {', '.join(Conversation.Status.values)} (or closed)."]},
+        )
+    return value
+
+
+def _tag_filter(tag: str) -> Q:
+    if connection.features.supports_json_field_contains:
+        return Q(tags__contains=[tag])
+    # SQLite stores the list as JSON text; the quoted, escaped element matches whole tags only.
+    return Q(tags__icontains=json.dumps(tag))
+
+
+def conversation_filter(
+    queryset: QuerySet[Conversation], *, params: Any, user: User | None = None
+) -> QuerySet[Conversation]:
+    """Applies the list filters: status, assigned_to (id, ``me``, ``none``), label, tag, contact, q."""
+    statuses = [s for s in params.get("status", "").split(",") if s.strip()]
+    if statuses:
+        if any(s.strip().lower() == "active" for s in statuses):
+            queryset = queryset.exclude(status=Conversation.Status.RESOLVED)
+        else:
+            queryset = queryset.filter(status__in={parse_status(s) for s in statuses})
+
+    assignee = params.get("assigned_to", "").strip()
+    if assignee == "me" and user is not None:
+        queryset = queryset.filter(assigned_to=user)
+    elif assignee in ("none", "null", "unassigned"):
+        queryset = queryset.filter(assigned_to__isnull=True)
+    elif assignee:
+        queryset = queryset.filter(assigned_to=_uuid_param("assigned_to", assignee))
+
+    contact = params.get("contact_id") or params.get("contact")
+    if contact:
+        queryset = queryset.filter(contact_id=_uuid_param("contact", contact))
+
+    label = params.get("label") or params.get("label_id")
+    if label:
+        try:
+            queryset = queryset.filter(labels__id=uuid.UUID(label))
+        except ValueError:
+            queryset = queryset.filter(labels__name__iexact=label)
+
+    tag = params.get("tag")
+    if tag:
+        queryset = queryset.filter(_tag_filter(tag))
+
+    text = (params.get("q") or "").strip()
+    if text:
+        in_messages = Message.objects.filter(conversation=OuterRef("pk"), content__icontains=text)
+        queryset = queryset.filter(
+            Q(contact__name__icontains=text) | Q(contact__phone__icontains=text) | Exists(in_messages)
+        )
+    return queryset
+
+
+def _uuid_param(name: str, raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        raise InvalidFilter(f"{name} must be an id.", errors={name: ["Must be a UUID."]})
+
+
+# --- messages of one conversation: keyset on (sent_at, id) in both directions ----------------
+
+
+@dataclass
+class MessagePage:
+    messages: list[Message]
+    has_older: bool
+    has_newer: bool
+
+    @property
+    def before_cursor(self) -> str | None:
+        """Pass as ``before`` to load older messages (null when there are none)."""
+        return message_cursor(self.messages[0]) if self.messages and self.has_older else None
+
+    @property
+    def after_cursor(self) -> str | None:
+        """Pass as ``after`` to poll for newer messages (set whenever the page is not empty)."""
+        return message_cursor(self.messages[-1]) if self.messages else None
+
+
+def message_cursor(message: Message) -> str:
+    raw = json.dumps([message.sent_at.isoformat(), str(message.pk)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(name: str, cursor: str, conversation: Conversation) -> tuple[datetime, uuid.UUID]:
+    """A cursor from a previous page, or a message id of this conversation."""
+    try:
+        message_id = uuid.UUID(cursor)
+    except ValueError:
+        message_id = None
+    if message_id is not None:
+        row = Message.objects.filter(conversation=conversation, pk=message_id).values_list("sent_at", "id").first()
+        if row is None:
+            raise InvalidFilter(f"{name}: no such message in this conversation.", errors={name: ["Unknown message."]})
+        return row
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        moment_raw, id_raw = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        moment = parse_datetime(moment_raw)
+        if moment is None:
+            raise ValueError("moment")
+        return moment, uuid.UUID(id_raw)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidFilter(
+            f"{name} is not a valid cursor.", code="INVALID_PAGINATION", errors={name: ["Invalid cursor."]}
+        )
+
+
+def message_page(
+    *, conversation: Conversation, limit: int, before: str | None = None, after: str | None = None
+) -> MessagePage:
+    """``limit`` messages, oldest first: the newest ones, those just ``before`` a cursor, or those
+    just ``after`` it. Each is one index range scan on (conversation, sent_at, id)."""
+    if before and after:
+        raise InvalidFilter("Pass before or after, not both.", errors={"before": ["Not with after."]})
+    base = Message.objects.filter(conversation=conversation).select_related("sender")
+    if after:
+        moment, pk = _decode_cursor("after", after, conversation)
+        newer = base.filter(Q(sent_at__gt=moment) | Q(sent_at=moment, id__gt=pk)).order_by("sent_at", "id")
+        rows = list(newer[: limit + 1])
+        return MessagePage(messages=rows[:limit], has_older=True, has_newer=len(rows) > limit)
+    older = base.order_by("-sent_at", "-id")
+    if before:
+        moment, pk = _decode_cursor("before", before, conversation)
+        older = older.filter(Q(sent_at__lt=moment) | Q(sent_at=moment, id__lt=pk))
+    rows = list(older[: limit + 1])
+    page = rows[:limit]
+    page.reverse()
+    return MessagePage(messages=page, has_older=len(rows) > limit, has_newer=bool(before))
+
+
+def conversation_stats(*, workspace: Workspace) -> dict[str, Any]:
+    """Counts by status and average first-response / resolution seconds, for dashboards."""
+    from django.db.models import Avg, Count
+
+    by_status = dict(
+        Conversation.objects.filter(workspace=workspace)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    averages = Conversation.objects.filter(workspace=workspace).aggregate(
+        first_response=Avg("first_response_seconds"), resolution=Avg("resolution_seconds")
+    )
+    return {
+        "by_status": {status: by_status.get(status, 0) for status in Conversation.Status.values},
+        "avg_first_response_seconds": averages["first_response"],
+        "avg_resolution_seconds": averages["resolution"],
+    }

@@ -1,0 +1,302 @@
+"""Writes for conversations and messages. Each announces its change with ``publish()`` in its own
+transaction, with the same payload the REST API returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import User, Workspace
+from contacts.models import Contact
+from messaging.models import Conversation, Message
+from whatshybrid.api.errors import ApplicationError, Conflict
+from whatshybrid.realtime.publisher import publish
+
+ACTIVE = Q(status__in=[Conversation.Status.OPEN, Conversation.Status.PENDING, Conversation.Status.SNOOZED])
+
+# A resolved conversation must be reopened before it can be parked again.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    Conversation.Status.OPEN: frozenset({"pending", "snoozed", "resolved"}),
+    Conversation.Status.PENDING: frozenset({"open", "snoozed", "resolved"}),
+    Conversation.Status.SNOOZED: frozenset({"open", "pending", "resolved"}),
+    Conversation.Status.RESOLVED: frozenset({"open"}),
+}
+
+# Delivery progresses one way; ``failed`` is reachable only before the recipient got the message.
+DELIVERY_RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
+STATUS_TIMESTAMP = {"delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
+
+
+def _conversation_payload(conversation: Conversation) -> dict[str, Any]:
+    from messaging.api.serializers import ConversationSerializer
+
+    return ConversationSerializer(conversation).data
+
+
+def _message_payload(message: Message) -> dict[str, Any]:
+    from messaging.api.serializers import MessageSerializer
+
+    return MessageSerializer(message).data
+
+
+def _reloaded(conversation: Conversation) -> Conversation:
+    """The row as the API shows it (related rows joined), after ``F()`` updates."""
+    return (
+        Conversation.objects.select_related("contact", "assigned_to", "last_message")
+        .prefetch_related("labels")
+        .get(pk=conversation.pk)
+    )
+
+
+def _active_for_contact(*, workspace: Workspace, contact: Contact) -> Conversation | None:
+    return Conversation.objects.filter(ACTIVE, workspace=workspace, contact=contact).first()
+
+
+@transaction.atomic
+def conversation_open(
+    *, workspace: Workspace, contact: Contact, assigned_to: User | None = None
+) -> tuple[Conversation, bool]:
+    """The contact's active conversation, created when there is none. Returns (conversation, created)."""
+    existing = _active_for_contact(workspace=workspace, contact=contact)
+    if existing is not None:
+        return _reloaded(existing), False
+    try:
+        # The savepoint keeps the outer transaction usable when a concurrent open wins the race.
+        with transaction.atomic():
+            conversation = Conversation.objects.create(workspace=workspace, contact=contact, assigned_to=assigned_to)
+    except IntegrityError:
+        existing = _active_for_contact(workspace=workspace, contact=contact)
+        if existing is None:
+            raise
+        return _reloaded(existing), False
+    conversation = _reloaded(conversation)
+    publish(workspace, "conversation:created", _conversation_payload(conversation))
+    return conversation, True
+
+
+@transaction.atomic
+def conversation_open_by_phone(*, workspace: Workspace, phone: str, name: str = "") -> tuple[Conversation, bool]:
+    """Finds or creates the contact for ``phone`` (normalized), then opens its conversation."""
+    from contacts.phones import normalize_phone
+    from contacts.services import contact_get_or_create_by_phone
+
+    try:
+        normalized = normalize_phone(phone, default_region=workspace.default_country or "BR")
+    except ValueError as exc:
+        raise ApplicationError(
+            f"phone: {exc}", code="VALIDATION_ERROR", errors={"phone": [str(exc) or "Invalid phone number."]}
+        )
+    contact, _created = contact_get_or_create_by_phone(workspace=workspace, phone=normalized, name=name)
+    return conversation_open(workspace=workspace, contact=contact)
+
+
+def _validate_transition(current: str, new: str) -> None:
+    if new != current and new not in ALLOWED_TRANSITIONS[current]:
+        raise ApplicationError(
+            f"A {current} conversation cannot become {new}.",
+            code="INVALID_STATUS_TRANSITION",
+            status_code=422,
+            errors={"status": [f"Allowed from {current}: {', '.join(sorted(ALLOWED_TRANSITIONS[current]))}."]},
+        )
+
+
+def _seconds_between(start: datetime | None, end: datetime) -> int | None:
+    return None if start is None else max(0, int((end - start).total_seconds()))
+
+
+def _apply_status(conversation: Conversation, new: str, now: datetime) -> None:
+    _validate_transition(conversation.status, new)
+    if new == conversation.status:
+        return
+    if new == Conversation.Status.RESOLVED:
+        conversation.resolved_at = now
+        conversation.resolution_seconds = _seconds_between(conversation.reopened_at or conversation.created_at, now)
+        conversation.snoozed_until = None
+    elif conversation.status == Conversation.Status.RESOLVED:
+        conversation.reopened_at = now
+        conversation.resolved_at = None
+        conversation.resolution_seconds = None
+    if new != Conversation.Status.SNOOZED:
+        conversation.snoozed_until = None
+    conversation.status = new
+
+
+@transaction.atomic
+def conversation_update(*, conversation: Conversation, data: dict[str, Any]) -> Conversation:
+    """Partial update of status, assignee, tags, labels, priority and snooze time.
+
+    ``assigned_to`` must already be validated as a member of the conversation's workspace.
+    """
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    now = timezone.now()
+    if "status" in data:
+        _apply_status(conversation, data["status"], now)
+    if "snoozed_until" in data:
+        if data["snoozed_until"] is not None and conversation.status != Conversation.Status.SNOOZED:
+            raise ApplicationError(
+                "snoozed_until needs status snoozed.",
+                code="VALIDATION_ERROR",
+                errors={"snoozed_until": ["Only a snoozed conversation has a snooze time."]},
+            )
+        conversation.snoozed_until = data["snoozed_until"]
+    for field in ("assigned_to", "priority", "tags"):
+        if field in data:
+            setattr(conversation, field, data[field])
+    conversation.last_activity_at = max(conversation.last_activity_at, now)
+    try:
+        with transaction.atomic():
+            conversation.save()
+    except IntegrityError:
+        # Reopening while the contact already has another active conversation.
+        raise Conflict("This contact already has an active conversation.", code="CONVERSATION_ALREADY_ACTIVE") from None
+    if "labels" in data:
+        conversation.labels.set(data["labels"])
+    conversation = _reloaded(conversation)
+    publish(conversation.workspace_id, "conversation:updated", _conversation_payload(conversation))
+    return conversation
+
+
+def _existing_message(conversation: Conversation, client_message_id: str | None, external_id: str | None) -> Any:
+    keys = Q(pk__in=[])
+    if client_message_id:
+        keys |= Q(client_message_id=client_message_id)
+    if external_id:
+        keys |= Q(external_id=external_id)
+    return Message.objects.filter(keys, conversation=conversation).order_by("sent_at", "id").first()
+
+
+def _record_activity(conversation: Conversation, message: Message) -> None:
+    """Moves the conversation's counters and timers forward for a new message, in one UPDATE."""
+    changes: dict[str, Any] = {
+        "last_message": message,
+        "last_message_at": message.sent_at,
+        "last_activity_at": timezone.now(),
+        "updated_at": timezone.now(),
+    }
+    if message.direction == Message.Direction.INCOMING:
+        changes["unread_count"] = F("unread_count") + 1
+        if conversation.first_incoming_at is None:
+            changes["first_incoming_at"] = message.sent_at
+        if conversation.status == Conversation.Status.SNOOZED:
+            changes["status"] = Conversation.Status.OPEN  # the customer wrote back: the snooze is over
+            changes["snoozed_until"] = None
+    elif (
+        message.message_type != Message.Type.NOTE
+        and conversation.first_incoming_at is not None
+        and conversation.first_response_at is None
+    ):
+        changes["first_response_at"] = message.sent_at
+        changes["first_response_seconds"] = _seconds_between(conversation.first_incoming_at, message.sent_at)
+    query = Conversation.objects.filter(pk=conversation.pk)
+    if conversation.last_message_at is not None and message.sent_at < conversation.last_message_at:
+        # A late-arriving older message (history sync) must not replace the newer preview.
+        changes.pop("last_message")
+        changes.pop("last_message_at")
+    query.update(**changes)
+
+
+@transaction.atomic
+def message_create(
+    *,
+    conversation: Conversation,
+    content: str = "",
+    message_type: str = Message.Type.TEXT,
+    direction: str = Message.Direction.OUTGOING,
+    external_id: str | None = None,
+    client_message_id: str | None = None,
+    media_url: str = "",
+    sent_at: datetime | None = None,
+    sender: User | None = None,
+) -> tuple[Message, bool]:
+    """Adds a message, or returns the one already stored under the same client/external id.
+
+    Returns (message, created). Retries of a send, however concurrent, resolve to the first row:
+    the per-conversation unique constraints decide, and the loser reads the winner's row.
+    """
+    existing = _existing_message(conversation, client_message_id, external_id)
+    if existing is not None:
+        return existing, False
+    is_outgoing = direction == Message.Direction.OUTGOING
+    message = Message(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        direction=direction,
+        message_type=message_type,
+        content=content,
+        media_url=media_url,
+        status=Message.Status.SENT if is_outgoing else Message.Status.DELIVERED,
+        sent_at=sent_at or timezone.now(),
+        external_id=external_id or None,
+        client_message_id=client_message_id or None,
+        sender=sender if is_outgoing else None,
+    )
+    if not is_outgoing:
+        message.delivered_at = message.sent_at
+    try:
+        with transaction.atomic():
+            message.save(force_insert=True)
+    except IntegrityError:
+        existing = _existing_message(conversation, client_message_id, external_id)
+        if existing is None:
+            raise
+        return existing, False
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    _record_activity(conversation, message)
+    publish(conversation.workspace_id, "message:created", _message_payload(message))
+    publish(conversation.workspace_id, "conversation:updated", _conversation_payload(_reloaded(conversation)))
+    return message, True
+
+
+@transaction.atomic
+def message_status_update(*, message: Message, status: str, error: str = "") -> Message:
+    """Advances delivery status (sent → delivered → read, or failed). Never moves backwards:
+    a repeated or older status is a no-op, an impossible one is a 422."""
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    current = message.status
+    if status == current:
+        return message
+    if status == Message.Status.FAILED:
+        if current not in (Message.Status.PENDING, Message.Status.SENT):
+            raise ApplicationError(
+                f"A {current} message cannot fail.", code="INVALID_STATUS_TRANSITION", status_code=422
+            )
+        message.error = error[:500]
+    elif current == Message.Status.FAILED:
+        raise ApplicationError("A failed message keeps its status.", code="INVALID_STATUS_TRANSITION", status_code=422)
+    elif DELIVERY_RANK[status] < DELIVERY_RANK[current]:
+        # Receipts arrive out of order (read before delivered): the later state already implies it.
+        return message
+    now = timezone.now()
+    message.status = status
+    # A read receipt implies delivery, so a skipped step still gets its timestamp.
+    for step, field in STATUS_TIMESTAMP.items():
+        reached = step == status or (status == "read" and step == "delivered")
+        if reached and getattr(message, field) is None:
+            setattr(message, field, now)
+    message.save(update_fields=["status", "error", "delivered_at", "read_at", "failed_at", "updated_at"])
+    publish(message.workspace_id, "message:updated", _message_payload(message))
+    return message
+
+
+@transaction.atomic
+def conversation_mark_read(*, conversation: Conversation, user: User) -> Conversation:
+    """Clears the unread counter (a shared inbox: one counter per conversation) and records who read."""
+    now = timezone.now()
+    Conversation.objects.filter(pk=conversation.pk).update(
+        unread_count=0, last_read_at=now, last_read_by=user, updated_at=now
+    )
+    conversation = _reloaded(conversation)
+    publish(conversation.workspace_id, "conversation:updated", _conversation_payload(conversation))
+    return conversation
+
+
+@transaction.atomic
+def conversation_delete(*, conversation: Conversation) -> None:
+    conversation_id = str(conversation.pk)
+    workspace_id = conversation.workspace_id
+    conversation.delete()
+    publish(workspace_id, "conversation:deleted", {"id": conversation_id})
