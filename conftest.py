@@ -26,6 +26,7 @@ class ApiClient(APIClient):
     """An APIClient that sends JSON like the extension does and remembers its tokens."""
 
     tokens: dict[str, str]
+    default_format = "json"  # without it, post(url, data) would send multipart
 
     def request(self, **kwargs: Any) -> Any:
         kwargs.setdefault("CONTENT_TYPE", "application/json")

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
@@ -119,7 +121,6 @@ def session_revoke(*, session: AuthSession, reason: str) -> None:
     )
 
 
-@transaction.atomic
 def token_refresh(*, raw_refresh_token: Any) -> TokenPair:
     if not isinstance(raw_refresh_token, str) or not raw_refresh_token:
         raise InvalidRefreshToken("refreshToken is required.", errors={"refreshToken": ["This field is required."]})
@@ -127,21 +128,31 @@ def token_refresh(*, raw_refresh_token: Any) -> TokenPair:
         token = RefreshToken(raw_refresh_token)
     except TokenError as exc:
         raise InvalidRefreshToken("The refresh token is invalid or expired.") from exc
+    # The rotation commits even when it refuses: a revocation decided here must survive the
+    # error response, so the refusal is raised only after the transaction has committed.
+    outcome = _token_rotate(jti=str(token.get("jti", "")))
+    if isinstance(outcome, InvalidRefreshToken):
+        raise outcome
+    return outcome
+
+
+@transaction.atomic
+def _token_rotate(*, jti: str) -> TokenPair | InvalidRefreshToken:
     record = (
         RefreshTokenRecord.objects.select_for_update()
         .select_related("session", "session__user")
-        .filter(jti=token.get("jti"))
+        .filter(jti=jti)
         .first()
     )
     if record is None or record.session.revoked_at is not None:
-        raise InvalidRefreshToken("The session has ended. Please log in again.")
+        return InvalidRefreshToken("The session has ended. Please log in again.")
     session = record.session
     if (
         not session.user.is_active
         or not Membership.objects.filter(user_id=session.user_id, workspace_id=session.workspace_id).exists()
     ):
         session_revoke(session=session, reason="access_removed")
-        raise InvalidRefreshToken("The session has ended. Please log in again.")
+        return InvalidRefreshToken("The session has ended. Please log in again.")
     now = timezone.now()
     if record.used_at is not None:
         within_grace = now - record.used_at <= settings.REFRESH_REUSE_GRACE
@@ -149,7 +160,7 @@ def token_refresh(*, raw_refresh_token: Any) -> TokenPair:
             # A rotated token presented again outside the grace window means it leaked:
             # the whole family (every token of this session) dies.
             session_revoke(session=session, reason="refresh_reuse")
-            raise InvalidRefreshToken("This refresh token was already used. Please log in again.", code="TOKEN_REUSED")
+            return InvalidRefreshToken("This refresh token was already used. Please log in again.", code="TOKEN_REUSED")
         record.grace_reuses += 1
     else:
         record.used_at = now
@@ -205,6 +216,21 @@ def workspace_update(*, workspace: Workspace, data: dict[str, Any]) -> Workspace
         workspace.settings = {**workspace.settings, **data["settings"]}
     workspace.save()
     return workspace
+
+
+@transaction.atomic
+def session_prune() -> int:
+    """Deletes refresh-token records past expiry and sessions that can no longer authenticate."""
+    now = timezone.now()
+    # After both lifetimes no token of an idle session can still verify, so the row is dead.
+    idle_since = now - max(settings.ACCESS_TOKEN_LIFETIME, settings.REFRESH_TOKEN_LIFETIME)
+    sessions, _ = (
+        AuthSession.objects.annotate(last_active=Coalesce("last_refreshed_at", "created_at"))
+        .filter(Q(revoked_at__isnull=False) | Q(last_active__lt=idle_since))
+        .delete()
+    )
+    tokens, _ = RefreshTokenRecord.objects.filter(expires_at__lt=now).delete()
+    return sessions + tokens
 
 
 def membership_remove(*, membership: Membership) -> None:

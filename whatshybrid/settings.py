@@ -236,6 +236,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "whatshybrid.api.schema.EnvelopeAutoSchema",
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": True,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",  # tests talk JSON, like the extension
 }
 
 SPECTACULAR_SETTINGS = {
@@ -325,7 +326,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 # Admin and the offline Swagger/Redoc assets are served by WhiteNoise, also with DEBUG off;
 # without a collectstatic run (the embedded default) it serves straight from the app folders.
-WHITENOISE_USE_FINDERS = not Path(STATIC_ROOT).exists()
+_STATIC_COLLECTED = Path(STATIC_ROOT).is_dir() and any(Path(STATIC_ROOT).iterdir())
+WHITENOISE_USE_FINDERS = not _STATIC_COLLECTED
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start when it is missing
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

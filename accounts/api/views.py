@@ -29,7 +29,7 @@ from accounts.authentication import session_of
 from whatshybrid.api.errors import RateLimitedError
 from whatshybrid.api.permissions import ALL_ROLES
 from whatshybrid.api.serializers import MessageSerializer
-from whatshybrid.api.throttling import RegistrationRateThrottle, client_ip, consume
+from whatshybrid.api.throttling import GeneralRateThrottle, RegistrationRateThrottle, client_ip, consume
 from whatshybrid.api.views import WorkspaceAPIView
 
 
@@ -43,16 +43,17 @@ def auth_payload(pair: services.TokenPair, *, include_identity: bool = True) -> 
 
 
 class PublicAuthView(APIView):
+    # No authentication at all: a stale or garbage Bearer header must not turn into a 401 here.
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes: list = []
+    throttle_classes: list = [GeneralRateThrottle]
 
     def client_meta(self, request: Request) -> dict[str, Any]:
         return {"user_agent": request.headers.get("User-Agent", ""), "ip_address": client_ip(request)}
 
 
 class RegisterView(PublicAuthView):
-    throttle_classes = [RegistrationRateThrottle]
+    throttle_classes = [GeneralRateThrottle, RegistrationRateThrottle]
 
     @extend_schema(request=RegisterInputSerializer, responses={201: AuthResponseSerializer}, tags=["auth"])
     def post(self, request: Request) -> Response:

@@ -9,3 +9,7 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         from whatshybrid.api import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from whatshybrid.api.idempotency import idempotency_prune
+        from whatshybrid.api.pruning import register_pruner
+
+        register_pruner("idempotency_keys", idempotency_prune)

@@ -179,6 +179,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             code = getattr(detail, "code", None)
         if isinstance(exc, exceptions.NotAuthenticated):
             code = "NOT_AUTHENTICATED"
+        elif isinstance(exc, exceptions.Throttled):
+            code = "RATE_LIMITED"
+            message = DEFAULT_MESSAGES[429]
         elif isinstance(exc, exceptions.ParseError):
             code = "PARSE_ERROR"
             message = "Malformed JSON body: " + (message or "")

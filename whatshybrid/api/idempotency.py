@@ -36,7 +36,8 @@ def _request_hash(request: Request) -> str:
         payload = json.dumps(request.data, sort_keys=True, default=str)
     except TypeError:
         payload = repr(request.data)
-    return hashlib.sha256(f"{request.method} {request.path}\n{payload}".encode()).hexdigest()
+    # path_info: "/x/" and "/x" are the same endpoint (the trailing slash is tolerated).
+    return hashlib.sha256(f"{request.method} {request.path_info}\n{payload}".encode()).hexdigest()
 
 
 def idempotency_begin(request: Request) -> IdempotencyRecord | None:
@@ -55,7 +56,11 @@ def idempotency_begin(request: Request) -> IdempotencyRecord | None:
     try:
         with transaction.atomic():
             return IdempotencyRecord.objects.create(
-                workspace=workspace, key=key, method=request.method, path=request.path[:500], request_hash=request_hash
+                workspace=workspace,
+                key=key,
+                method=request.method,
+                path=request.path_info[:500],
+                request_hash=request_hash,
             )
     except IntegrityError:
         pass
@@ -77,9 +82,14 @@ def idempotency_begin(request: Request) -> IdempotencyRecord | None:
     raise IdempotentReplay(existing.status_code, existing.response_body)
 
 
+def idempotency_release(record: IdempotencyRecord) -> None:
+    """Forgets an unfinished claim, so a retry with the same key runs the request again."""
+    IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True).delete()
+
+
 def idempotency_finish(record: IdempotencyRecord, response: Response) -> None:
     if response.status_code >= 500 or response.status_code == 409:
-        record.delete()
+        idempotency_release(record)
         return
     record.status_code = response.status_code
     record.response_body = getattr(response, "data", None)

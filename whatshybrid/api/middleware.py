@@ -8,12 +8,14 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse
 
 from whatshybrid.api.errors import json_error
 
 logger = logging.getLogger("whatshybrid.request")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation)
 
 
 class RequestIdMiddleware:
@@ -55,11 +57,16 @@ class JsonErrorMiddleware:
             return json_error(request, 413, message=too_big)
         response = self.get_response(request)
         if response.status_code >= 400 and not self._is_json(response) and not self._is_admin(request):
-            return json_error(request, response.status_code)
+            converted = json_error(request, response.status_code)
+            if response.has_header("Allow"):  # 405 must still name the allowed methods
+                converted["Allow"] = response["Allow"]
+            return converted
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if self._is_admin(request) and settings.DEBUG:
+        # Django turns these into 4xx responses itself (then rendered as JSON above or by the
+        # handlers); only genuine crashes become a 500 here.
+        if isinstance(exception, _CLIENT_ERRORS) or (self._is_admin(request) and settings.DEBUG):
             return None
         logger.exception("Unhandled error on %s %s", request.method, request.path)
         return json_error(request, 500)

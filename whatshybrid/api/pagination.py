@@ -13,10 +13,13 @@ import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from rest_framework.request import Request
 
 from whatshybrid.api.errors import ApplicationError
+
+# Beyond this the OFFSET would overflow the database's integer; cursors reach any depth.
+MAX_PAGE = 1_000_000
 
 
 class InvalidPageParameter(ApplicationError):
@@ -38,10 +41,31 @@ def parse_limit(request: Request, *, default: int, maximum: int) -> int:
 def _ordering_of(queryset: QuerySet) -> list[tuple[str, bool]]:
     """(field, descending) pairs; a trailing ``pk`` keeps the order total."""
     fields = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
+    if not all(isinstance(name, str) for name in fields) or any(name == "?" for name in fields):
+        raise TypeError(f"{queryset.model.__name__}: keyset paging needs plain field names to order by, got {fields!r}")
     pairs = [(name.lstrip("-"), name.startswith("-")) for name in fields]
     if not pairs or pairs[-1][0] not in ("pk", "id"):
         pairs.append(("pk", pairs[-1][1] if pairs else True))
     return pairs
+
+
+def _nullable(queryset: QuerySet, name: str) -> bool:
+    return name != "pk" and _resolve_field(queryset.model, name).null
+
+
+def _ordered(queryset: QuerySet, ordering: list[tuple[str, bool]]) -> QuerySet:
+    """Orders by exactly ``ordering`` (pk tie-breaker included) with NULLs pinned last
+    ascending and first descending (PostgreSQL's default; SQLite sorts them the other way), so
+    the keyset condition in ``_after`` matches the SQL order on both databases."""
+    expressions = []
+    for name, descending in ordering:
+        if not _nullable(queryset, name):
+            expressions.append(F(name).desc() if descending else F(name).asc())
+        elif descending:
+            expressions.append(F(name).desc(nulls_first=True))
+        else:
+            expressions.append(F(name).asc(nulls_last=True))
+    return queryset.order_by(*expressions)
 
 
 def _encode(values: list[Any]) -> str:
@@ -75,17 +99,28 @@ def _resolve_field(model: Any, path: str) -> Any:
 def _value_of(obj: Any, path: str) -> Any:
     for part in path.split("__"):
         obj = getattr(obj, "pk" if part == "pk" else part)
-    return obj
+    return obj.pk if isinstance(obj, Model) else obj  # ordering by a foreign key means by its id
 
 
-def _after(ordering: list[tuple[str, bool]], values: list[Any]) -> Q:
-    """Rows strictly after ``values`` in ``ordering`` (a lexicographic keyset condition)."""
+def _after(ordering: list[tuple[str, bool]], values: list[Any], nullable: set[str]) -> Q:
+    """Rows strictly after ``values`` in ``ordering`` (a lexicographic keyset condition).
+
+    NULLs sort after every value ascending and before every value descending (see ``_ordered``).
+    """
     condition = Q(pk__in=[])
     equal_prefix = Q()
     for (name, descending), value in zip(ordering, values, strict=True):
-        step = Q(**{f"{name}__lt" if descending else f"{name}__gt": value})
+        if value is None:
+            # Ascending, NULLs come last: nothing is after a NULL. Descending: every value is.
+            step = Q(pk__in=[]) if not descending else Q(**{f"{name}__isnull": False})
+            equal = Q(**{f"{name}__isnull": True})
+        else:
+            step = Q(**{f"{name}__lt" if descending else f"{name}__gt": value})
+            if not descending and name in nullable:
+                step |= Q(**{f"{name}__isnull": True})
+            equal = Q(**{name: value})
         condition |= equal_prefix & step
-        equal_prefix &= Q(**{name: value})
+        equal_prefix &= equal
     return condition
 
 
@@ -96,13 +131,15 @@ class ResourcePagination:
         self, queryset: QuerySet, request: Request, *, default_limit: int, max_limit: int
     ) -> tuple[list[Any], dict[str, Any]]:
         limit = parse_limit(request, default=default_limit, maximum=max_limit)
+        ordering = _ordering_of(queryset)
+        queryset = _ordered(queryset, ordering)
         page_param = request.query_params.get("page")
         if page_param not in (None, "") and not request.query_params.get("cursor"):
             return self._page(queryset, page_param, limit)
-        ordering = _ordering_of(queryset)
         cursor = request.query_params.get("cursor")
         if cursor:
-            queryset = queryset.filter(_after(ordering, _decode(cursor, queryset, ordering)))
+            nullable = {name for name, _ in ordering if _nullable(queryset, name)}
+            queryset = queryset.filter(_after(ordering, _decode(cursor, queryset, ordering), nullable))
         rows = list(queryset[: limit + 1])
         has_more = len(rows) > limit
         rows = rows[:limit]
@@ -113,10 +150,12 @@ class ResourcePagination:
     def _page(queryset: QuerySet, page_param: str, limit: int) -> tuple[list[Any], dict[str, Any]]:
         try:
             page = int(page_param)
-            if page < 1:
+            if not 1 <= page <= MAX_PAGE:
                 raise ValueError
         except ValueError:
-            raise InvalidPageParameter("page must be a positive whole number.", errors={"page": ["Invalid page."]})
+            raise InvalidPageParameter(
+                f"page must be a whole number from 1 to {MAX_PAGE}.", errors={"page": ["Invalid page."]}
+            )
         offset = (page - 1) * limit
         rows = list(queryset[offset : offset + limit + 1])
         has_more = len(rows) > limit

@@ -80,3 +80,41 @@ def check_standard_endpoint(
         for _ in range(large):
             make(workspace)
         assert list_query_count(api_client, list_url, small) == list_query_count(api_client, list_url, large)
+
+
+def check_single_object_endpoint(
+    *,
+    api_client: Any,
+    other_client: Any,
+    anon_client: Any,
+    workspace: Any,
+    other_workspace: Any,
+    url: str,
+    object_name: str,
+    update: dict[str, Any] | None = None,
+    max_queries: int = 10,
+) -> None:
+    """The standard checks for a workspace's singleton resource (``/settings/workspace``):
+    anonymous → 401 on every method; each workspace sees only its own object at the same URL;
+    a write through one workspace leaves the other's untouched; reads cost a bounded number of
+    queries."""
+    assert_json_error(anon_client.get(url), 401)
+    if update is not None:
+        assert_json_error(anon_client.put(url, update, format="json"), 401)
+
+    mine = api_client.get(url)
+    theirs = other_client.get(url)
+    assert mine.status_code == 200 and theirs.status_code == 200
+    assert str(mine.json()[object_name]["id"]) == str(workspace.pk)
+    assert str(theirs.json()[object_name]["id"]) == str(other_workspace.pk)
+
+    if update is not None:
+        response = api_client.put(url, update, format="json")
+        assert response.status_code == 200, response.content[:500]
+        for key, value in update.items():
+            assert response.json()[object_name][key] == value
+        assert other_client.get(url).json() == theirs.json()
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert api_client.get(url).status_code == 200
+    assert len(ctx.captured_queries) <= max_queries, [q["sql"] for q in ctx.captured_queries]

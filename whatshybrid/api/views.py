@@ -7,11 +7,13 @@ of another workspace is a 404, never a 403, so ids cannot be probed.
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db.models import Model, QuerySet
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -22,7 +24,12 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
 from whatshybrid.api.errors import ApplicationError
-from whatshybrid.api.idempotency import IdempotentReplay, idempotency_begin, idempotency_finish
+from whatshybrid.api.idempotency import (
+    IdempotentReplay,
+    idempotency_begin,
+    idempotency_finish,
+    idempotency_release,
+)
 from whatshybrid.api.pagination import ResourcePagination
 from whatshybrid.api.permissions import HasWorkspaceRole
 from whatshybrid.api.throttling import GeneralRateThrottle
@@ -50,7 +57,15 @@ class WorkspaceRequestMixin:
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, IdempotentReplay):
             return Response(exc.body, status=exc.status_code, headers={"Idempotent-Replayed": "true"})
-        return super().handle_exception(exc)
+        try:
+            return super().handle_exception(exc)
+        except BaseException:
+            # A crash skips finalize_response: free the key so the client's retry runs for real
+            # instead of meeting "in progress" until the record expires.
+            if self._idempotency_record is not None:
+                idempotency_release(self._idempotency_record)
+                self._idempotency_record = None
+            raise
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -138,13 +153,19 @@ class WorkspaceViewSet(WorkspaceRequestMixin, GenericViewSet):
         raw = self.request.query_params.get("updated_since")
         if not raw or not self.updated_since_field:
             return queryset
-        moment = parse_datetime(raw.replace(" ", "+"))
+        try:
+            # A "+" in the offset arrives as a space when the client did not URL-encode it.
+            moment = parse_datetime(raw.replace(" ", "+"))
+        except ValueError:  # well-formed but impossible, e.g. month 13
+            moment = None
         if moment is None:
             raise ApplicationError(
                 "updated_since must be an ISO 8601 date-time.",
                 code="VALIDATION_ERROR",
                 errors={"updated_since": ["Invalid date-time."]},
             )
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment, datetime.UTC)
         return queryset.filter(**{f"{self.updated_since_field}__gte": moment})
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
