@@ -38,9 +38,9 @@ def _conversation_payload(conversation: Conversation) -> dict[str, Any]:
 
 
 def _message_payload(message: Message) -> dict[str, Any]:
-    from messaging.api.serializers import MessageSerializer
+    from messaging.api.serializers import ChatMessageSerializer
 
-    return MessageSerializer(message).data
+    return ChatMessageSerializer(message).data
 
 
 def _reloaded(conversation: Conversation) -> Conversation:
