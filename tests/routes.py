@@ -85,9 +85,9 @@ ROUTES: dict[str, Route] = {
     # --- messaging (issue 5)
     "api/v1/conversations": Route(COLLECTION, resource="conversation", search_params=("q",)),
     "api/v1/conversations/stats": Route(SINGLETON),
-    "api/v1/conversations/{pk}": Route(DETAIL, params={"pk": "conversation"}),
+    "api/v1/conversations/{pk}": Route(DETAIL, params={"pk": "conversation"}, roles={"delete": MANAGER_ROLES}),
     "api/v1/conversations/{pk}/read": Route(ACTION, params={"pk": "conversation"}, roles={"post": ALL_ROLES}),
-    "api/v1/conversations/{pk}/messages": Route(NESTED, params={"pk": "conversation"}),
+    "api/v1/conversations/{pk}/messages": Route(NESTED, params={"pk": "conversation"}, resource="message"),
     "api/v1/conversations/{pk}/messages/{message_id}": Route(
         NESTED, params={"pk": "conversation", "message_id": "message"}
     ),
@@ -166,7 +166,8 @@ class ServedRoute:
 def _methods(callback: object) -> tuple[frozenset[str], object, dict[str, str]]:
     actions = getattr(callback, "actions", None)
     if actions:
-        return frozenset(actions), callback.cls, dict(actions)
+        methods = frozenset(actions) - {"options", "head"}  # DRF adds head wherever get exists
+        return methods, callback.cls, dict(actions)
     view_class = getattr(callback, "view_class", None)
     if view_class is not None:
         names = {m for m in view_class.http_method_names if hasattr(view_class, m)} - {"options", "head"}
