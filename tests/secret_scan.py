@@ -15,6 +15,7 @@ caused it and the session.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -95,10 +96,8 @@ class SecretScanner:
         text = content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content)
         self.scan_text(text, where=f"response to {request_line}", allow_from_request=self.request_seq)
         if "json" in response.get("Content-Type", ""):
-            try:
+            with contextlib.suppress(ValueError):
                 self.remember_tokens(json.loads(text), request_line)
-            except ValueError:
-                pass
 
     def on_save(self, sender: type, instance: Any, **kwargs: Any) -> None:
         for field in sender._meta.concrete_fields:

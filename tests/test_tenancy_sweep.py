@@ -16,8 +16,8 @@ import pytest
 from tests.conftest import Tenant
 from tests.openapi import OpenAPI
 from tests.routes import ACCOUNT, ACTION, COLLECTION, DETAIL, NESTED, SINGLETON, Route, ServedRoute, api_routes
-from tests.snapshot import assert_unchanged, workspace_snapshot
 from tests.seed import Seeder, django_transport
+from tests.snapshot import assert_unchanged, workspace_snapshot
 
 VERBS = ("get", "post", "put", "patch", "delete")
 
