@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -152,7 +153,13 @@ else:
                     "PRAGMA busy_timeout=20000; PRAGMA foreign_keys=ON;"
                 ),
             },
-            "TEST": {"NAME": env_str("SQLITE_TEST_PATH", "") or None},
+            # A real file (one per test process, so parallel runs never share it) rather than
+            # shared-cache memory: only a file gets WAL and busy_timeout, so threaded tests see
+            # the same locking as production instead of "database table is locked".
+            "TEST": {
+                "NAME": env_str("SQLITE_TEST_PATH", "")
+                or str(Path(tempfile.gettempdir()) / f"whl-test-{os.getpid()}.sqlite3")
+            },
         }
     }
 DATABASE_IS_SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
@@ -279,6 +286,14 @@ IDEMPOTENCY_TTL = timedelta(seconds=env_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600
 
 # --- Events -------------------------------------------------------------------------------
 EVENT_RETENTION = timedelta(days=env_int("EVENT_RETENTION_DAYS", 7))
+# Embedded mode (no Redis): how often the web process polls the event log for rows committed by
+# other processes (worker, management commands); its own commits are relayed at once.
+REALTIME_RELAY_INTERVAL_MS = env_int("REALTIME_RELAY_INTERVAL_MS", 200)
+# How often live sockets' sessions are re-checked (logout, password change, removal).
+REALTIME_SESSION_CHECK_SECONDS = env_int("REALTIME_SESSION_CHECK_SECONDS", 2)
+SOCKETIO_PING_INTERVAL_MS = env_int("SOCKETIO_PING_INTERVAL_MS", 25000)
+SOCKETIO_PING_TIMEOUT_MS = env_int("SOCKETIO_PING_TIMEOUT_MS", 20000)
+SOCKETIO_MAX_PAYLOAD = env_int("SOCKETIO_MAX_PAYLOAD", 1_000_000)
 
 # --- Uploads ------------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_BODY_BYTES", 5 * 1024 * 1024)
