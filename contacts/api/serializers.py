@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from contacts import fields as rules
+from contacts.models import Contact
+from contacts.phones import normalize_phone
+from crm.models import Label
+from whatshybrid.api.serializers import StrictModelSerializer, StrictSerializer, WorkspaceRelatedField
+
+
+class ContactLabelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Label
+        fields = ("id", "name", "color")
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    """The contact as every endpoint and event shows it."""
+
+    labels = ContactLabelSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Contact
+        fields = (
+            "id",
+            "phone",
+            "phone_raw",
+            "name",
+            "email",
+            "company",
+            "notes",
+            "tags",
+            "labels",
+            "custom_fields",
+            "source",
+            "opted_out",
+            "last_interaction_at",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+
+def _rule(clean: Any, value: Any) -> Any:
+    try:
+        return clean(value)
+    except rules.FieldError as exc:
+        raise serializers.ValidationError(str(exc), code=exc.code) from None
+
+
+class ContactInputSerializer(StrictModelSerializer):
+    """Create/update body; the phone is checked here and normalized again by the service."""
+
+    echo_fields = frozenset({"phone_raw"})
+    phone = serializers.CharField(max_length=64, trim_whitespace=True)
+    name = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=10_000)
+    email = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=10_000)
+    company = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=10_000)
+    notes = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=100_000)
+    source = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    tags = serializers.JSONField(required=False, allow_null=True)
+    custom_fields = serializers.JSONField(required=False, allow_null=True)
+    labels = serializers.ListField(
+        child=WorkspaceRelatedField(Label), required=False, max_length=100, help_text="Label ids of this workspace."
+    )
+
+    class Meta:
+        model = Contact
+        fields = (
+            "phone",
+            "name",
+            "email",
+            "company",
+            "notes",
+            "tags",
+            "labels",
+            "custom_fields",
+            "source",
+            "opted_out",
+            "last_interaction_at",
+        )
+
+    def validate_phone(self, value: str) -> str:
+        workspace = self.context.get("workspace")
+        try:
+            normalize_phone(value, default_region=getattr(workspace, "default_country", "") or "BR")
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc), code="invalid") from None
+        return value
+
+    def validate_name(self, value: Any) -> str:
+        return _rule(lambda v: rules.clean_text("name", v), value)
+
+    def validate_company(self, value: Any) -> str:
+        return _rule(lambda v: rules.clean_text("company", v), value)
+
+    def validate_notes(self, value: Any) -> str:
+        return _rule(lambda v: rules.clean_text("notes", v), value)
+
+    def validate_source(self, value: Any) -> str:
+        return _rule(lambda v: rules.clean_text("source", v), value)
+
+    def validate_email(self, value: Any) -> str:
+        return _rule(rules.clean_email, value)
+
+    def validate_tags(self, value: Any) -> list[str]:
+        return _rule(rules.clean_tags, value)
+
+    def validate_custom_fields(self, value: Any) -> dict[str, Any]:
+        return _rule(rules.clean_custom_fields, value)
+
+
+class ContactImportInputSerializer(StrictSerializer):
+    """JSON import body. A CSV upload sends ``file`` (multipart) with the same options."""
+
+    contacts = serializers.ListField(child=serializers.JSONField(), required=False, allow_empty=True)
+    file = serializers.FileField(required=False)
+    dry_run = serializers.BooleanField(required=False, default=False)
+    update_existing = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("contacts" in attrs) == ("file" in attrs):
+            raise serializers.ValidationError(
+                {"contacts": ["Send either a 'contacts' list (JSON) or a CSV 'file' (multipart), not both."]}
+            )
+        return attrs
+
+
+class ImportRowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="1-based data row (the CSV header is not counted).")
+    field = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportResultsSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    errors = ImportRowErrorSerializer(many=True)
+
+
+class ContactImportSerializer(serializers.Serializer):
+    """An import job: its state, progress and (so far) row report."""
+
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    dry_run = serializers.BooleanField()
+    update_existing = serializers.BooleanField()
+    total_rows = serializers.IntegerField()
+    processed_rows = serializers.IntegerField()
+    progress = serializers.FloatField()
+    message = serializers.CharField()
+    results = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_results(self, job: Any) -> dict[str, Any]:
+        return ImportResultsSerializer(job.results()).data

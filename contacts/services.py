@@ -1,0 +1,141 @@
+"""Contact writes. Every write publishes its event inside the same transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import Workspace
+from contacts.models import Contact
+from contacts.phones import normalize_phone
+from whatshybrid.api.errors import ApplicationError, Conflict
+from whatshybrid.realtime.publisher import publish
+
+SCALAR_FIELDS = ("name", "email", "company", "notes", "tags", "custom_fields", "source", "opted_out")
+WRITABLE_FIELDS = (*SCALAR_FIELDS, "last_interaction_at")
+
+
+def contact_payload(contact: Contact) -> dict[str, Any]:
+    """The serialized contact, exactly as the REST API returns it (events carry the same)."""
+    from contacts.api.serializers import ContactSerializer
+
+    return dict(ContactSerializer(contact).data)
+
+
+def workspace_region(workspace: Workspace) -> str:
+    return getattr(workspace, "default_country", "") or "BR"
+
+
+def phone_identity(*, workspace: Workspace, phone: str) -> str:
+    """Normalizes ``phone`` in the workspace's region; a bad phone is a 400 naming the field."""
+    try:
+        return normalize_phone(phone, default_region=workspace_region(workspace))
+    except ValueError as exc:
+        raise ApplicationError(str(exc), code="VALIDATION_ERROR", errors={"phone": [str(exc)]}) from exc
+
+
+def _duplicate(existing_id: Any, phone: str) -> Conflict:
+    return Conflict(
+        f"A contact with phone {phone} already exists.",
+        code="CONTACT_EXISTS",
+        errors={"phone": ["A contact with this phone already exists."]},
+        extra={"id": str(existing_id), "contact_id": str(existing_id)},
+    )
+
+
+def _existing_id(*, workspace: Workspace, phone: str, exclude: Any = None) -> Any:
+    queryset = Contact.objects.filter(workspace=workspace, phone=phone)
+    if exclude is not None:
+        queryset = queryset.exclude(pk=exclude)
+    return queryset.values_list("pk", flat=True).first()
+
+
+def _save_unique(contact: Contact, **save_kwargs: Any) -> None:
+    """Saves in a savepoint so a concurrent writer of the same phone becomes a 409, not a 500."""
+    try:
+        with transaction.atomic():
+            contact.save(**save_kwargs)
+    except IntegrityError:
+        existing = _existing_id(workspace=contact.workspace, phone=contact.phone, exclude=contact.pk)
+        if existing is None:
+            raise
+        raise _duplicate(existing, contact.phone) from None
+
+
+@transaction.atomic
+def contact_create(*, workspace: Workspace, phone: str, labels: list | None = None, **fields: Any) -> Contact:
+    """Creates a contact; a phone already in the workspace (any format) is a 409 with its id."""
+    unknown = set(fields) - set(WRITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown contact fields: {sorted(unknown)}")
+    identity = phone_identity(workspace=workspace, phone=phone)
+    existing = _existing_id(workspace=workspace, phone=identity)
+    if existing is not None:
+        raise _duplicate(existing, identity)
+    contact = Contact(workspace=workspace, phone=identity, phone_raw=phone.strip()[:64], **fields)
+    _save_unique(contact, force_insert=True)
+    if labels:
+        contact.labels.set(labels)
+    publish(workspace, "contact:created", contact_payload(contact))
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, data: dict[str, Any]) -> Contact:
+    """Partial update; changing the phone to another contact's identity is a 409."""
+    changed: list[str] = []
+    if "phone" in data:
+        identity = phone_identity(workspace=contact.workspace, phone=data["phone"])
+        if identity != contact.phone:
+            existing = _existing_id(workspace=contact.workspace, phone=identity, exclude=contact.pk)
+            if existing is not None:
+                raise _duplicate(existing, identity)
+        contact.phone, contact.phone_raw = identity, data["phone"].strip()[:64]
+        changed += ["phone", "phone_raw"]
+    for field in WRITABLE_FIELDS:
+        if field in data:
+            setattr(contact, field, data[field])
+            changed.append(field)
+    _save_unique(contact, update_fields=[*changed, "updated_at"])
+    if "labels" in data:
+        contact.labels.set(data["labels"])
+    publish(contact.workspace, "contact:updated", contact_payload(contact))
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact) -> None:
+    """Deletes the contact (its conversations, deals and tasks follow their own FK rules).
+
+    The ``contact:deleted`` payload is ``{id, phone}``: enough for a client to drop its copy.
+    """
+    payload = {"id": str(contact.pk), "phone": contact.phone}
+    workspace = contact.workspace
+    contact.delete()
+    publish(workspace, "contact:deleted", payload)
+
+
+@transaction.atomic
+def contact_get_or_create_by_phone(
+    *, workspace: Workspace, phone: str, name: str = "", source: str = "whatsapp"
+) -> tuple[Contact, bool]:
+    """The contact whose identity is ``phone`` (any format), created when missing.
+
+    Raises ``ValueError`` for a phone that is not a phone, like ``normalize_phone``. A
+    concurrent creator of the same phone is absorbed: both callers get the same row.
+    """
+    identity = normalize_phone(phone, default_region=workspace_region(workspace))
+    contact = Contact.objects.filter(workspace=workspace, phone=identity).first()
+    if contact is not None:
+        return contact, False
+    contact = Contact(
+        workspace=workspace, phone=identity, phone_raw=phone.strip()[:64], name=name[:200], source=source[:50]
+    )
+    try:
+        with transaction.atomic():
+            contact.save(force_insert=True)
+    except IntegrityError:
+        return Contact.objects.get(workspace=workspace, phone=identity), False
+    publish(workspace, "contact:created", contact_payload(contact))
+    return contact, True
