@@ -79,6 +79,8 @@ class ConversationAdmin(admin.ModelAdmin):
         services.conversation_update(conversation=obj, data=data)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        for formset in formsets:
+            formset.save(commit=False)  # the inline is read-only; this only fills the change log's lists
         if "labels" in form.changed_data:
             services.conversation_update(conversation=form.instance, data={"labels": form.cleaned_data["labels"]})
 

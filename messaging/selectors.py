@@ -175,6 +175,18 @@ def message_page(
     return MessagePage(messages=page, has_older=len(rows) > limit, has_newer=bool(before))
 
 
+def messages_for_export(
+    *, workspace: Workspace, conversation_id: uuid.UUID | None = None, contact_id: uuid.UUID | None = None
+) -> QuerySet[Message]:
+    """One conversation's messages, or every message with a contact, oldest first."""
+    queryset = Message.objects.filter(workspace=workspace)
+    if conversation_id is not None:
+        queryset = queryset.filter(conversation_id=conversation_id)
+    if contact_id is not None:
+        queryset = queryset.filter(conversation__contact_id=contact_id)
+    return queryset.select_related("conversation__contact").order_by("sent_at", "id")
+
+
 def conversation_stats(*, workspace: Workspace) -> dict[str, Any]:
     """Counts by status and average first-response / resolution seconds, for dashboards."""
     from django.db.models import Avg, Count

@@ -81,16 +81,18 @@ def conversation_open(
 @transaction.atomic
 def conversation_open_by_phone(*, workspace: Workspace, phone: str, name: str = "") -> tuple[Conversation, bool]:
     """Finds or creates the contact for ``phone`` (normalized), then opens its conversation."""
-    from contacts.phones import normalize_phone
-    from contacts.services import contact_get_or_create_by_phone
+    from contacts import phones
+    from contacts import services as contact_services
 
     try:
-        normalized = normalize_phone(phone, default_region=workspace.default_country or "BR")
+        normalized = phones.normalize_phone(phone, default_region=workspace.default_country or "BR")
     except ValueError as exc:
         raise ApplicationError(
             f"phone: {exc}", code="VALIDATION_ERROR", errors={"phone": [str(exc) or "Invalid phone number."]}
         )
-    contact, _created = contact_get_or_create_by_phone(workspace=workspace, phone=normalized, name=name)
+    contact, _created = contact_services.contact_get_or_create_by_phone(
+        workspace=workspace, phone=normalized, name=name
+    )
     return conversation_open(workspace=workspace, contact=contact)
 
 
@@ -155,9 +157,37 @@ def conversation_update(*, conversation: Conversation, data: dict[str, Any]) -> 
         raise Conflict("This contact already has an active conversation.", code="CONVERSATION_ALREADY_ACTIVE") from None
     if "labels" in data:
         conversation.labels.set(data["labels"])
+    if conversation.status == Conversation.Status.SNOOZED and conversation.snoozed_until is not None:
+        _schedule_wake(conversation)
     conversation = _reloaded(conversation)
     publish(conversation.workspace_id, "conversation:updated", _conversation_payload(conversation))
     return conversation
+
+
+def _schedule_wake(conversation: Conversation) -> None:
+    from messaging.jobs import conversation_wake
+
+    workspace_id, conversation_id, run_after = (
+        str(conversation.workspace_id),
+        str(conversation.pk),
+        conversation.snoozed_until,
+    )
+    transaction.on_commit(
+        lambda: conversation_wake.using(run_after=run_after).enqueue(
+            workspace_id=workspace_id, conversation_id=conversation_id
+        )
+    )
+
+
+@transaction.atomic
+def conversation_wake_if_due(*, conversation: Conversation) -> bool:
+    """Snoozed → open when ``snoozed_until`` has passed; otherwise nothing (returns False)."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    due = conversation.snoozed_until is not None and conversation.snoozed_until <= timezone.now()
+    if conversation.status != Conversation.Status.SNOOZED or not due:
+        return False
+    conversation_update(conversation=conversation, data={"status": Conversation.Status.OPEN})
+    return True
 
 
 def _existing_message(conversation: Conversation, client_message_id: str | None, external_id: str | None) -> Any:
