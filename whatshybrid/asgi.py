@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels' router."""
+"""ASGI entry point: HTTP through Django, websockets through Channels' router behind the origin check."""
 
 import os
 
@@ -9,6 +9,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 
+from whatshybrid.realtime.origins import WebsocketOriginValidator  # noqa: E402
 from whatshybrid.realtime.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": URLRouter(websocket_urlpatterns)})
+application = ProtocolTypeRouter(
+    {"http": django_asgi_app, "websocket": WebsocketOriginValidator(URLRouter(websocket_urlpatterns))}
+)

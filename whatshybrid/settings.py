@@ -53,7 +53,7 @@ PRODUCTION = env_bool("WHL_PRODUCTION", False)
 
 _INSECURE_KEY = "dev-insecure-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz"
 SECRET_KEY = env_str("SECRET_KEY", _INSECURE_KEY)
-if PRODUCTION and (SECRET_KEY == _INSECURE_KEY or len(SECRET_KEY) < 50):
+if PRODUCTION and (SECRET_KEY == _INSECURE_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
     # A guessable key lets anyone mint JWTs for any workspace: refuse to boot.
     raise ImproperlyConfigured("WHL_PRODUCTION=1 requires SECRET_KEY of at least 50 random characters.")
 
@@ -217,11 +217,15 @@ REFRESH_REUSE_GRACE = timedelta(seconds=env_int("REFRESH_REUSE_GRACE_SECONDS", 6
 # (extension pages refreshing at once); one more replay is treated as theft.
 REFRESH_GRACE_REUSES = env_int("REFRESH_GRACE_REUSES", 1)
 
+JWT_SECRET = env_str("JWT_SECRET", SECRET_KEY)
+if PRODUCTION and len(JWT_SECRET) < 50:
+    raise ImproperlyConfigured("WHL_PRODUCTION=1 requires JWT_SECRET (when set) of at least 50 random characters.")
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
     "REFRESH_TOKEN_LIFETIME": REFRESH_TOKEN_LIFETIME,
     "ALGORITHM": "HS256",
-    "SIGNING_KEY": env_str("JWT_SECRET", SECRET_KEY),
+    "SIGNING_KEY": JWT_SECRET,
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "sub",
     "AUTH_HEADER_TYPES": ("Bearer",),
