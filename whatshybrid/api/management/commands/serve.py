@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 import uvicorn
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -32,11 +33,14 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=1)
         worker = None
         if not no_worker:
-            worker = subprocess.Popen([sys.executable, "manage.py", "db_worker"], cwd=os.getcwd())
+            manage_py = str(settings.BASE_DIR / "manage.py")
+            worker = subprocess.Popen([sys.executable, manage_py, "db_worker"], cwd=settings.BASE_DIR)
             self.stdout.write(f"background worker started (pid {worker.pid})")
         self.stdout.write(self.style.SUCCESS(f"WhatsHybrid API on http://{host}:{port}  (docs: /api/v1/docs)"))
         try:
             uvicorn.run("whatshybrid.asgi:application", host=host, port=port, lifespan="off", log_level="info")
+        except KeyboardInterrupt:
+            pass  # uvicorn re-raises the Ctrl-C it handled; shutting down is the expected outcome
         finally:
             if worker is not None and worker.poll() is None:
                 worker.send_signal(signal.SIGTERM)

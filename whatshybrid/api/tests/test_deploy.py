@@ -1,0 +1,69 @@
+"""Production settings, checked in fresh interpreters (settings are read once per process)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+PROBE = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+
+
+def run_python(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "WHL_PRODUCTION", "SECRET_KEY", "JWT_SECRET"}}
+    base["DJANGO_SETTINGS_MODULE"] = "whatshybrid.settings"
+    return subprocess.run(
+        [sys.executable, *args], cwd=settings.BASE_DIR, env={**base, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+def production_env(**extra: str) -> dict[str, str]:
+    return {"WHL_PRODUCTION": "1", "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "api.example.com", **extra}
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = run_python(["manage.py", "check", "--deploy", "--fail-level", "DEBUG"], **production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Silenced ids (SILENCED_SYSTEM_CHECKS) would show up in this count; none fires.
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_debug_is_off_by_default_and_on_only_when_asked():
+    assert run_python(["-c", PROBE]).stdout.strip() == "False"
+    assert run_python(["-c", PROBE], DEBUG="1").stdout.strip() == "True"
+
+
+@pytest.mark.parametrize(
+    "secret_key",
+    [
+        None,  # the built-in development key
+        "too-short-" * 3,
+        "a" * 80,  # long but guessable
+    ],
+)
+def test_production_refuses_to_start_without_a_real_secret_key(secret_key):
+    env = production_env()
+    if secret_key is None:
+        env.pop("SECRET_KEY")
+    else:
+        env["SECRET_KEY"] = secret_key
+    result = run_python(["manage.py", "check"], **env)
+    assert result.returncode != 0
+    assert "requires SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_a_short_jwt_secret():
+    result = run_python(["manage.py", "check"], **production_env(JWT_SECRET="short"))
+    assert result.returncode != 0 and "JWT_SECRET" in result.stderr
+
+
+def test_production_hardening_is_on():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)"
+    )
+    assert run_python(["-c", code], **production_env()).stdout.split() == ["True", "True", "True", "True"]
