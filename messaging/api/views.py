@@ -197,3 +197,27 @@ class ConversationViewSet(WorkspaceViewSet):
         serializer.is_valid(raise_exception=True)
         message = services.message_status_update(message=message, **serializer.validated_data)
         return Response({"message": ChatMessageSerializer(message).data})
+
+    @extend_schema(
+        methods=["put"],
+        request=MessageStatusInputSerializer,
+        responses={200: MessageEnvelopeSerializer},
+        operation_id="conversations_message_status_put",
+    )
+    @extend_schema(
+        methods=["post"],
+        request=MessageStatusInputSerializer,
+        responses={200: MessageEnvelopeSerializer},
+        operation_id="conversations_message_status_post",
+    )
+    @action(
+        detail=True,
+        methods=["put", "post"],
+        url_path=rf"messages/(?P<message_id>{UUID_PATTERN})/status",
+        url_name="message-status-endpoint",
+    )
+    def message_status_endpoint(
+        self, request: Request, pk: str | None = None, message_id: str | None = None
+    ) -> Response:
+        """The same delivery-status update as ``PUT .../messages/:message_id``, as a status endpoint."""
+        return self.message_status(request, pk=pk, message_id=message_id)

@@ -488,6 +488,13 @@ def test_delivery_status_only_moves_forward(api_client, workspace):
     assert Event.objects.filter(name="message:updated").count() == 2
 
 
+def test_status_endpoint_alias(api_client, workspace):
+    message = message_factory(conversation=conversation_factory(workspace=workspace))
+    url = f"{messages_url(message.conversation)}/{message.pk}/status"
+    assert api_client.post(url, {"status": "delivered"}).json()["message"]["status"] == "delivered"
+    assert api_client.put(url, {"status": "sent"}).json()["message"]["status"] == "delivered"
+
+
 def test_read_receipt_fills_delivered_at(api_client, workspace):
     message = message_factory(conversation=conversation_factory(workspace=workspace))
     body = api_client.patch(f"{messages_url(message.conversation)}/{message.pk}", {"status": "read"}).json()
