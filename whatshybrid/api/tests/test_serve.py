@@ -79,12 +79,19 @@ def test_serve_starts_http_and_worker_and_stops_both_on_sigint(tmp_path):
         asset = re.search(r'src="(/static/[^"]+\.js)"', docs.text).group(1)
         assert requests.get(f"{base}{asset}", timeout=10).status_code == 200
 
+        probe = [sys.executable, "-m", "whatshybrid.api.healthcheck"]
+        probe_env = {**env, "PORT": str(port), "ALLOWED_HOSTS": "localhost,127.0.0.1"}
+        assert subprocess.run(probe, cwd=settings.BASE_DIR, env=probe_env, timeout=30).returncode == 0
+
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0, "".join(output)
         deadline = time.monotonic() + 15
         while alive(worker_pid) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not alive(worker_pid), "the background worker outlived the server"
+        assert (
+            subprocess.run(probe, cwd=settings.BASE_DIR, env=probe_env, timeout=30, capture_output=True).returncode == 1
+        )
     finally:
         if process.poll() is None:
             process.kill()
