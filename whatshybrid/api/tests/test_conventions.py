@@ -294,3 +294,33 @@ def test_registrations_are_limited_per_ip(anon_client):
 def test_rate_limits_can_be_switched_off(api_client):
     for _ in range(5):
         assert api_client.get(ME).status_code == 200
+
+
+# --- bodies the database could not store ---------------------------------------------------------
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 50_000 + "]" * 50_000,
+        '{"settings": ' + '{"a": ' * 100 + "1" + "}" * 100 + "}",
+        '{"settings": {"note": "nul\\u0000byte"}}',
+        '{"settings": {"nul\\u0000key": 1}}',
+        '{"settings": {"half": "\\ud800"}}',
+        '{"settings": {"big": 1e999}}',
+        '{"name": "' + "9" * 5000 + '"}',
+    ],
+)
+def test_unstorable_or_hostile_json_is_400_and_changes_nothing(api_client, workspace, raw):
+    workspace.refresh_from_db()
+    before = (workspace.name, workspace.settings)
+    response = api_client.generic("PUT", SETTINGS, raw, content_type="application/json")
+    assert_json_error(response, 400)
+    workspace.refresh_from_db()
+    assert (workspace.name, workspace.settings) == before
+
+
+def test_unicode_text_is_stored_faithfully(api_client, workspace):
+    name = "Loja São João 🛒 ✓"
+    response = api_client.put(SETTINGS, {"name": name, "settings": {"emoji": "👍🏽", "pt": "ação"}})
+    assert response.status_code == 200
+    workspace.refresh_from_db()
+    assert workspace.name == name and workspace.settings["emoji"] == "👍🏽"
