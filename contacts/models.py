@@ -32,3 +32,50 @@ class Contact(WorkspaceOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.name or self.phone}"
+
+
+class ContactImport(WorkspaceOwnedModel):
+    """A background import: the rows to write, how far it got and the row report so far.
+
+    Progress counters and errors are saved in the same transaction as each written batch, so a
+    crashed job resumes at ``processed_rows`` without repeating or losing a committed batch.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    dry_run = models.BooleanField(default=False)
+    update_existing = models.BooleanField(default=False)
+    rows = models.JSONField(default=list, blank=True, help_text="Parsed input rows; emptied once finished.")
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="contact_import_ws_created")]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} ({self.status})"
+
+    @property
+    def progress(self) -> float:
+        return 1.0 if not self.total_rows else round(self.processed_rows / self.total_rows, 4)
+
+    def results(self) -> dict:
+        return {
+            "created": self.created_count,
+            "updated": self.updated_count,
+            "skipped": self.skipped_count,
+            "errors": self.errors,
+        }

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import Workspace
-from contacts.models import Contact
+from contacts.models import Contact, ContactImport
 from contacts.phones import normalize_phone
 from whatshybrid.api.errors import ApplicationError, Conflict
 from whatshybrid.realtime.publisher import publish
@@ -139,3 +140,63 @@ def contact_get_or_create_by_phone(
         return Contact.objects.get(workspace=workspace, phone=identity), False
     publish(workspace, "contact:created", contact_payload(contact))
     return contact, True
+
+
+def contact_import_sync(
+    *, workspace: Workspace, rows: list[Any], dry_run: bool = False, update_existing: bool = False
+) -> dict[str, Any]:
+    """Imports ``rows`` now (batched transactions) and returns the row report."""
+    from contacts.importing import contact_import_rows
+
+    return contact_import_rows(
+        workspace=workspace, rows=rows, dry_run=dry_run, update_existing=update_existing
+    ).as_dict()
+
+
+@transaction.atomic
+def contact_import_start(
+    *, workspace: Workspace, rows: list[Any], dry_run: bool = False, update_existing: bool = False, user: Any = None
+) -> ContactImport:
+    """Stores the rows as a pending import and enqueues its job once this transaction commits."""
+    from contacts.jobs import contact_import_job
+
+    job = ContactImport.objects.create(
+        workspace=workspace,
+        created_by=user,
+        rows=rows,
+        total_rows=len(rows),
+        dry_run=dry_run,
+        update_existing=update_existing,
+    )
+    transaction.on_commit(lambda: contact_import_job.enqueue(workspace_id=str(workspace.pk), import_id=str(job.pk)))
+    return job
+
+
+def contact_import_run(*, job: ContactImport) -> ContactImport:
+    """Runs a stored import from where it stopped; every batch commits its own progress."""
+    from contacts.importing import contact_import_rows
+
+    if job.status in (ContactImport.Status.SUCCEEDED, ContactImport.Status.FAILED):
+        return job
+    job.status = ContactImport.Status.RUNNING
+    job.save(update_fields=["status", "updated_at"])
+    try:
+        contact_import_rows(
+            workspace=job.workspace,
+            rows=job.rows,
+            dry_run=job.dry_run,
+            update_existing=job.update_existing,
+            job=job,
+        )
+    except Exception as exc:
+        job.refresh_from_db()
+        job.status, job.message = ContactImport.Status.FAILED, f"Import stopped: {exc}"[:500]
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "message", "finished_at", "updated_at"])
+        raise
+    job.status = ContactImport.Status.SUCCEEDED
+    job.message = f"Imported {job.total_rows} rows."
+    job.rows = []  # the report stays; the input is no longer needed
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "message", "rows", "finished_at", "updated_at"])
+    return job

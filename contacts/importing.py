@@ -1,0 +1,376 @@
+"""Contact import: parse (CSV or JSON rows), validate every row, write in batches.
+
+Rows are validated up front (phone, email, lengths, formulas, duplicates inside the file) and
+written in batches of ``CONTACTS_IMPORT_BATCH_SIZE``, each in its own transaction: a batch is
+all-or-nothing, a crash loses no committed batch, and because existing phones are looked up per
+batch a re-run of the same file creates no duplicates (its rows are skipped or updated).
+
+Each committed batch publishes one ``contacts:imported`` event (not one event per contact):
+``{import_id, created, updated, since}``; clients resync with ``GET /contacts?updated_since=since``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Workspace
+from contacts import fields as rules
+from contacts.models import Contact, ContactImport
+from contacts.phones import MAX_RAW_LENGTH, normalize_phone
+from contacts.services import workspace_region
+from whatshybrid.api.errors import ApplicationError
+from whatshybrid.realtime.publisher import publish
+
+PHONE_ALIASES = ("phone", "telefone", "phone_number", "number", "numero", "número", "whatsapp", "celular", "mobile")
+FIELD_ALIASES = {
+    **dict.fromkeys(PHONE_ALIASES, "phone"),
+    "name": "name",
+    "nome": "name",
+    "full_name": "name",
+    "email": "email",
+    "e-mail": "email",
+    "company": "company",
+    "empresa": "company",
+    "notes": "notes",
+    "observacoes": "notes",
+    "tags": "tags",
+    "custom_fields": "custom_fields",
+    "source": "source",
+    "opted_out": "opted_out",
+}
+# Keys an exported contact carries that the importer does not write (ids, timestamps...).
+IGNORED_KEYS = frozenset(
+    {"id", "workspace", "workspace_id", "phone_raw", "labels", "created_at", "updated_at", "last_interaction_at"}
+)
+TEXT_FIELDS = ("name", "email", "company", "notes", "source")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MAX_CUSTOM_KEY_LENGTH = 100
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "updated": self.updated, "skipped": self.skipped, "errors": self.errors}
+
+
+@dataclass
+class CleanRow:
+    number: int
+    phone: str
+    phone_raw: str
+    values: dict[str, Any]
+
+
+class RowError(Exception):
+    def __init__(self, field_name: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.field_name, self.code, self.message = field_name, code, message
+
+
+# --- parsing -----------------------------------------------------------------------------------
+def _request_error(message: str, code: str, status_code: int = 400) -> ApplicationError:
+    return ApplicationError(message, code=code, status_code=status_code, errors={"file": [message]})
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else Latin-1 (every byte is valid Latin-1)."""
+    if b"\x00" in data:
+        raise _request_error("The file is not a text CSV (it contains NUL bytes).", "MALFORMED_CSV")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def parse_csv(data: bytes) -> list[dict[str, Any]]:
+    """CSV bytes → row dicts keyed by the header; request-level problems are a 400."""
+    if len(data) > settings.IMPORT_MAX_BYTES:
+        raise _request_error(
+            f"The file is larger than the {settings.IMPORT_MAX_BYTES} bytes limit.", "FILE_TOO_LARGE", 413
+        )
+    text = decode_text(data)
+    first_line = text.split("\n", 1)[0]
+    if not first_line.strip():
+        raise _request_error("The file is empty or its first line (the header) is blank.", "EMPTY_FILE")
+    # Spreadsheets in Brazil save CSV with ';': take the most frequent candidate in the header.
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = [cell.strip().lower() for cell in next(reader)]
+        if not any(FIELD_ALIASES.get(name) == "phone" for name in header):
+            raise _request_error(
+                f"The header has no phone column (expected one of: {', '.join(PHONE_ALIASES)}).",
+                "MISSING_PHONE_COLUMN",
+            )
+        rows: list[dict[str, Any]] = []
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            row: dict[str, Any] = dict(zip(header, cells, strict=False))
+            if len(cells) > len(header):
+                row[None] = cells[len(header) :]  # type: ignore[index]
+            rows.append(row)
+    except csv.Error as exc:
+        raise _request_error(f"Malformed CSV near line {reader.line_num}: {exc}.", "MALFORMED_CSV") from None
+    return rows
+
+
+def parse_json_rows(items: Any) -> list[Any]:
+    if not isinstance(items, list):
+        raise ApplicationError(
+            "contacts must be a list.", code="VALIDATION_ERROR", errors={"contacts": ["Must be a list."]}
+        )
+    return items
+
+
+# --- validation --------------------------------------------------------------------------------
+def _unescape(value: Any) -> Any:
+    """Rejects a bare spreadsheet formula; accepts the exported, quote-escaped form literally."""
+    if not isinstance(value, str) or not value:
+        return value
+    if value[0] == "'" and value[1:2] and value[1] in FORMULA_STARTS:
+        return value[1:]
+    if value[0] in FORMULA_STARTS and _looks_like_formula(value):
+        raise RowError("", "formula", "Cell looks like a spreadsheet formula; prefix it with ' to keep it as text.")
+    return value
+
+
+def _looks_like_formula(value: str) -> bool:
+    # "=..." always; "+", "-", "@" only with a call or reference ("-2+3" notes and "+55..." pass).
+    return value[0] in "=\t\r" or any(mark in value for mark in ("(", "!"))
+
+
+def _clean_value(name: str, value: Any) -> Any:
+    try:
+        if name in ("name", "company", "notes", "source"):
+            return rules.clean_text(name, value)
+        if name == "email":
+            return rules.clean_email(value)
+        if name == "tags":
+            if isinstance(value, str) and value.startswith("["):
+                value = json.loads(value)
+            return rules.clean_tags(value)
+        if name == "custom_fields":
+            if isinstance(value, str) and value.strip():
+                value = json.loads(value)
+            return rules.clean_custom_fields(value)
+        return rules.clean_bool(value)
+    except json.JSONDecodeError:
+        raise RowError(name, "invalid", "Not valid JSON.") from None
+    except rules.FieldError as exc:
+        raise RowError(name, exc.code, str(exc)) from None
+
+
+def clean_row(row: Any, number: int, region: str) -> CleanRow:
+    if not isinstance(row, dict):
+        raise RowError("", "invalid", "Each contact must be an object.")
+    if None in row:
+        raise RowError("", "too_many_columns", "The row has more cells than the header.")
+    phone_raw: Any = None
+    values: dict[str, Any] = {}
+    custom: dict[str, Any] = {}
+    for key, value in row.items():
+        key_name = str(key).strip().lower()
+        target = FIELD_ALIASES.get(key_name)
+        if target == "phone":
+            if phone_raw in (None, ""):
+                phone_raw = value
+            continue
+        if key_name in IGNORED_KEYS:
+            continue
+        try:
+            value = _unescape(value)
+        except RowError as exc:
+            exc.field_name = target or str(key)
+            raise
+        if target is not None:
+            values[target] = _clean_value(target, value)
+        elif value not in (None, ""):
+            # Unknown columns keep their data as custom fields rather than being lost.
+            if len(str(key)) > MAX_CUSTOM_KEY_LENGTH or not isinstance(value, (str, int, float, bool)):
+                raise RowError(str(key)[:MAX_CUSTOM_KEY_LENGTH], "invalid", "Unknown column with an unusable value.")
+            custom[str(key)] = value
+    if custom:
+        values["custom_fields"] = {**values.get("custom_fields", {}), **custom}
+        try:
+            rules.clean_custom_fields(values["custom_fields"])
+        except rules.FieldError as exc:
+            raise RowError("custom_fields", exc.code, str(exc)) from None
+    if not isinstance(phone_raw, str) or not phone_raw.strip():
+        raise RowError("phone", "required", "Phone is required.")
+    try:
+        phone = normalize_phone(phone_raw, default_region=region)
+    except ValueError as exc:
+        raise RowError("phone", "invalid", str(exc)) from None
+    return CleanRow(number=number, phone=phone, phone_raw=phone_raw.strip()[:MAX_RAW_LENGTH], values=values)
+
+
+def validate_rows(rows: list[Any], *, region: str) -> list[CleanRow | dict[str, Any]]:
+    """One entry per row, in order: its ``CleanRow`` or its error ``{row, field, code, message}``."""
+    seen: dict[str, int] = {}
+    outcome: list[CleanRow | dict[str, Any]] = []
+    for index, row in enumerate(rows):
+        number = index + 1
+        try:
+            clean = clean_row(row, number, region)
+        except RowError as exc:
+            outcome.append({"row": number, "field": exc.field_name, "code": exc.code, "message": exc.message})
+            continue
+        first = seen.setdefault(clean.phone, number)
+        if first != number:
+            outcome.append(
+                {
+                    "row": number,
+                    "field": "phone",
+                    "code": "duplicate_in_file",
+                    "message": f"Same phone as row {first} ({clean.phone}).",
+                }
+            )
+            continue
+        outcome.append(clean)
+    return outcome
+
+
+# --- writing -----------------------------------------------------------------------------------
+def _write_batch(
+    *, workspace: Workspace, batch: list[CleanRow], dry_run: bool, update_existing: bool
+) -> tuple[int, int, int]:
+    existing = {
+        contact.phone: contact
+        for contact in Contact.objects.filter(workspace=workspace, phone__in=[row.phone for row in batch])
+    }
+    to_create: list[Contact] = []
+    to_update: list[Contact] = []
+    changed_fields: set[str] = set()
+    skipped = 0
+    for row in batch:
+        contact = existing.get(row.phone)
+        if contact is None:
+            values = dict(row.values)
+            source = values.pop("source", "") or "import"
+            to_create.append(
+                Contact(workspace=workspace, phone=row.phone, phone_raw=row.phone_raw, source=source, **values)
+            )
+            continue
+        changes = {name: value for name, value in row.values.items() if getattr(contact, name) != value}
+        if not update_existing or not changes:
+            skipped += 1
+            continue
+        for name, value in changes.items():
+            setattr(contact, name, value)
+        changed_fields.update(changes)
+        to_update.append(contact)
+    if not dry_run:
+        Contact.objects.bulk_create(to_create)
+        if to_update:
+            now = timezone.now()
+            for contact in to_update:
+                contact.updated_at = now
+            Contact.objects.bulk_update(to_update, [*sorted(changed_fields), "updated_at"])
+    return len(to_create), len(to_update), skipped
+
+
+def _commit_batch(
+    *,
+    workspace: Workspace,
+    outcome: list[CleanRow | dict[str, Any]],
+    dry_run: bool,
+    update_existing: bool,
+    report: ImportReport,
+    job: ContactImport | None,
+) -> None:
+    batch = [item for item in outcome if isinstance(item, CleanRow)]
+    errors = [item for item in outcome if isinstance(item, dict)]
+    since = timezone.now()
+    # A concurrent writer may insert one of our phones between the lookup and the insert: the
+    # batch rolls back whole and is retried once against the new state.
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                created, updated, skipped = _write_batch(
+                    workspace=workspace, batch=batch, dry_run=dry_run, update_existing=update_existing
+                )
+                if job is not None:
+                    job.processed_rows += len(outcome)
+                    job.created_count += created
+                    job.updated_count += updated
+                    job.skipped_count += skipped
+                    job.errors = [*job.errors, *errors]
+                    job.save(
+                        update_fields=[
+                            "processed_rows",
+                            "created_count",
+                            "updated_count",
+                            "skipped_count",
+                            "errors",
+                            "updated_at",
+                        ]
+                    )
+                if (created or updated) and not dry_run:
+                    publish(
+                        workspace,
+                        "contacts:imported",
+                        {
+                            "import_id": str(job.pk) if job else None,
+                            "created": created,
+                            "updated": updated,
+                            "since": since.isoformat(),
+                        },
+                    )
+            break
+        except IntegrityError:
+            if job is not None:
+                job.refresh_from_db()
+            if attempt:
+                raise
+    report.created += created
+    report.updated += updated
+    report.skipped += skipped
+    report.errors.extend(errors)
+
+
+def contact_import_rows(
+    *,
+    workspace: Workspace,
+    rows: list[Any],
+    dry_run: bool = False,
+    update_existing: bool = False,
+    job: ContactImport | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Validates and writes ``rows``; with a ``job``, resumes after its ``processed_rows``.
+
+    ``created + updated + skipped + len(errors)`` always equals ``len(rows)`` (for a job: over
+    the job's whole life, since the counters are committed with each batch).
+    """
+    outcome = validate_rows(rows, region=workspace_region(workspace))
+    report = ImportReport()
+    start = job.processed_rows if job is not None else 0
+    size = max(1, settings.CONTACTS_IMPORT_BATCH_SIZE)
+    for offset in range(start, len(outcome), size):
+        chunk = outcome[offset : offset + size]
+        _commit_batch(
+            workspace=workspace,
+            outcome=chunk,
+            dry_run=dry_run,
+            update_existing=update_existing,
+            report=report,
+            job=job,
+        )
+        if on_progress is not None:
+            on_progress(len(chunk))
+    return report
