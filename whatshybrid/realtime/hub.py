@@ -102,10 +102,11 @@ class EventRelay(_LoopTask):
                     break
 
     def _start_watermark(self) -> None:
-        # Only what commits from now on is relayed; older events reach clients through resume.
-        self._last_id = Event.objects.aggregate(top=Max("id"))["top"] or 0
+        # Start one lookback window in the past: rows committed just before the first socket
+        # started the relay still go out (sockets drop the ones they already know by seq).
         cutoff = timezone.now() - RELAY_LOOKBACK
-        self._seen = dict(Event.objects.filter(created_at__gte=cutoff).values_list("id", "created_at"))
+        self._last_id = Event.objects.filter(created_at__lt=cutoff).aggregate(top=Max("id"))["top"] or 0
+        self._seen = {}
 
     def _poll(self) -> list[tuple[Any, dict[str, Any]]]:
         cutoff = timezone.now() - RELAY_LOOKBACK

@@ -137,8 +137,13 @@ class SocketIOConsumer(WorkspaceStreamConsumer):
         if isinstance(identity, str):
             await self.send_packet(sio.Packet(sio.CONNECT_ERROR, {"message": identity}))
             return
+        # Joined before the client hears "connect", so an event it triggers right after
+        # connecting is never missed; a replay follows the CONNECT like any other event.
+        await self.start_stream(identity)
         await self.send_packet(sio.Packet(sio.CONNECT, {"sid": self.sid}))
-        await self.start_stream(identity, resume_from=_parse_seq(auth.get("resume_from")))
+        resume_from = _parse_seq(auth.get("resume_from"))
+        if resume_from is not None:
+            await self.replay(resume_from)
 
     async def handle_event(self, name: str, args: list[Any], ack_id: int | None) -> None:
         assert self.identity is not None

@@ -102,7 +102,7 @@ class SocketIOTestClient:
     async def connect_namespace(self, auth: dict[str, Any] | None = None) -> tuple[str, Any]:
         await self.communicator.send_to(text_data="40" + (json.dumps(auth) if auth is not None else ""))
         frame = await self.next_message()
-        return frame[:2], json.loads(frame[2:])
+        return frame[:1], json.loads(frame[1:])
 
     async def emit(self, event: str, *args: Any, ack: int | None = None) -> None:
         await self.communicator.send_to(text_data=f"42{'' if ack is None else ack}" + json.dumps([event, *args]))
