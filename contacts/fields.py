@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -29,6 +30,8 @@ def clean_text(field: str, value: Any) -> str:
     if not isinstance(value, str):
         raise FieldError("Must be a string.", "invalid")
     value = value.strip()
+    if "\x00" in value:
+        raise FieldError("Must not contain NUL characters.", "invalid")
     limit = MAX_LENGTHS[field]
     if len(value) > limit:
         raise FieldError(f"Ensure this field has no more than {limit} characters (it has {len(value)}).", "max_length")
@@ -57,6 +60,8 @@ def clean_tags(value: Any) -> list[str]:
     for tag in (tag.strip() for tag in value):
         if not tag or tag in tags:
             continue
+        if "\x00" in tag:
+            raise FieldError("Tags must not contain NUL characters.", "invalid")
         if len(tag) > MAX_TAG_LENGTH:
             raise FieldError(f"Each tag has at most {MAX_TAG_LENGTH} characters.", "max_length")
         tags.append(tag)
@@ -70,7 +75,10 @@ def clean_custom_fields(value: Any) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise FieldError("Must be an object.", "invalid")
-    if len(repr(value)) > MAX_CUSTOM_FIELDS_CHARS:
+    encoded = json.dumps(value)
+    if "\\u0000" in encoded:
+        raise FieldError("Must not contain NUL characters.", "invalid")
+    if len(encoded) > MAX_CUSTOM_FIELDS_CHARS:
         raise FieldError(f"At most {MAX_CUSTOM_FIELDS_CHARS} characters in total.", "max_length")
     return value
 

@@ -187,8 +187,9 @@ def clean_row(row: Any, number: int, region: str) -> CleanRow:
         key_name = str(key).strip().lower()
         target = FIELD_ALIASES.get(key_name)
         if target == "phone":
+            # A phone is never run as a formula: normalization judges it (the export's quote aside).
             if phone_raw in (None, ""):
-                phone_raw = value
+                phone_raw = value[1:] if isinstance(value, str) and value.startswith("'") else value
             continue
         if key_name in IGNORED_KEYS:
             continue

@@ -15,6 +15,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from accounts.models import Workspace
 from contacts.models import Contact
 from contacts.phones import normalize_phone
 from whatshybrid.api.errors import ApplicationError
@@ -116,3 +117,11 @@ def _related_rows(contact: Contact, app_label: str, model_name: str, wanted: tup
 def contact_related(*, contact: Contact) -> dict[str, list[dict]]:
     """The contact's most recent conversations, deals and tasks (id, title/status, dates)."""
     return {key: _related_rows(contact, *spec) for key, spec in RELATED_MODELS.items()}
+
+
+def workspace_by_id(raw: str) -> Workspace | None:
+    """The workspace a command names by id, or None for a malformed or unknown id."""
+    try:
+        return Workspace.objects.filter(pk=uuid.UUID(str(raw))).first()
+    except ValueError:
+        return None

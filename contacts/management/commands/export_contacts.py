@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from contacts.exporting import contact_export_count, contact_export_rows, write_csv, write_json
+from contacts.selectors import workspace_by_id
+
+
+class Command(BaseCommand):
+    help = "Exports a workspace's contacts as CSV (formula-safe, re-importable) or JSON."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--workspace", required=True, help="Workspace id.")
+        parser.add_argument("--format", choices=["csv", "json"], default="csv")
+        parser.add_argument("--output", type=Path, help="File to write (default: standard output).")
+        parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        workspace = workspace_by_id(options["workspace"])
+        if workspace is None:
+            raise CommandError(f"Workspace {options['workspace']} not found.")
+        writer = write_csv if options["format"] == "csv" else write_json
+        output = options["output"]
+        stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+        total = contact_export_count(workspace=workspace)
+        try:
+            with tqdm(total=total, unit="contacts", disable=options["no_progress"], file=self.stderr) as bar:
+                for _ in writer(contact_export_rows(workspace=workspace), stream):
+                    bar.update()
+        finally:
+            if output:
+                stream.close()

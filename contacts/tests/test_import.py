@@ -1,0 +1,268 @@
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from contacts import services
+from contacts.importing import contact_import_rows
+from contacts.models import Contact, ContactImport
+from contacts.tests.factories import contact_factory
+from whatshybrid.api.testing import assert_json_error
+from whatshybrid.realtime.models import Event
+
+pytestmark = pytest.mark.django_db
+
+IMPORT_URL = "/api/v1/contacts/import"
+
+
+def post_csv(client: Any, content: bytes, **options: Any) -> Any:
+    upload = SimpleUploadedFile("contacts.csv", content, content_type="text/csv")
+    return client.post(IMPORT_URL, {"file": upload, **options}, format="multipart")
+
+
+def results_of(response: Any, rows: int) -> dict[str, Any]:
+    assert response.status_code == 200, response.content[:500]
+    results = response.json()["results"]
+    assert results["created"] + results["updated"] + results["skipped"] + len(results["errors"]) == rows
+    return results
+
+
+def phones(workspace: Any) -> set[str]:
+    return set(Contact.objects.filter(workspace=workspace).values_list("phone", flat=True))
+
+
+def test_json_import_reports_every_row(api_client, workspace):
+    contact_factory(workspace=workspace, phone="+5511999990001", name="Old")
+    rows = [
+        {"phone": "5511999990001@c.us", "name": "Ana"},  # exists → skipped
+        {"phone": "(11) 99999-0002", "name": "Bia", "email": "BIA@X.COM", "tags": "a; b"},
+        {"phone": "11 9999-0002", "name": "Bia again"},  # same identity as the row above
+        {"phone": "nope"},
+        {"name": "no phone"},
+        {"phone": "+5511999990003", "email": "bad"},
+        {"phone": "+5511999990004", "notes": "x" * 10_000},
+        "not an object",
+        {"phone": "+5511999990005", "city": "Recife"},
+    ]
+    results = results_of(api_client.post(IMPORT_URL, {"contacts": rows}), len(rows))
+    assert (results["created"], results["updated"], results["skipped"]) == (2, 0, 1)
+    assert [(e["row"], e["field"], e["code"]) for e in results["errors"]] == [
+        (3, "phone", "duplicate_in_file"),
+        (4, "phone", "invalid"),
+        (5, "phone", "required"),
+        (6, "email", "invalid"),
+        (7, "notes", "max_length"),
+        (8, "", "invalid"),
+    ]
+    assert all(e["message"] for e in results["errors"])
+    bia = Contact.objects.get(workspace=workspace, phone="+5511999990002")
+    assert (bia.email, bia.tags, bia.source) == ("bia@x.com", ["a", "b"], "import")
+    assert Contact.objects.get(workspace=workspace, phone="+5511999990005").custom_fields == {"city": "Recife"}
+    assert Contact.objects.get(workspace=workspace, phone="+5511999990001").name == "Old"
+
+
+def test_rerun_creates_no_duplicates_and_update_existing_updates(api_client, workspace):
+    rows = [{"phone": f"+55119999900{i:02d}", "name": f"N{i}"} for i in range(10)]
+    assert results_of(api_client.post(IMPORT_URL, {"contacts": rows}), 10)["created"] == 10
+    again = results_of(api_client.post(IMPORT_URL, {"contacts": rows}), 10)
+    assert (again["created"], again["skipped"]) == (0, 10)
+    rows[0]["name"] = "Changed"
+    updated = results_of(api_client.post(IMPORT_URL, {"contacts": rows, "update_existing": True}), 10)
+    assert (updated["created"], updated["updated"], updated["skipped"]) == (0, 1, 9)
+    assert Contact.objects.get(workspace=workspace, phone="+5511999990000").name == "Changed"
+    assert Contact.objects.filter(workspace=workspace).count() == 10
+
+
+def test_dry_run_writes_nothing(api_client, workspace):
+    rows = [{"phone": "+5511999990001"}, {"phone": "bad"}]
+    response = api_client.post(IMPORT_URL, {"contacts": rows, "dry_run": True})
+    results = results_of(response, 2)
+    assert (results["created"], len(results["errors"])) == (1, 1)
+    assert "Checked" in response.json()["message"]
+    assert not Contact.objects.filter(workspace=workspace).exists()
+    assert not Event.objects.filter(workspace=workspace).exists()
+
+
+def test_dedupe_never_matches_another_workspace(api_client, workspace, other_workspace):
+    theirs = contact_factory(workspace=other_workspace, phone="+5511999990001", name="Theirs")
+    results = results_of(
+        api_client.post(
+            IMPORT_URL, {"contacts": [{"phone": "+5511999990001", "name": "Mine"}], "update_existing": True}
+        ),
+        1,
+    )
+    assert results["created"] == 1
+    theirs.refresh_from_db()
+    assert theirs.name == "Theirs"
+
+
+def test_import_publishes_one_event_per_batch(api_client, workspace, settings):
+    settings.CONTACTS_IMPORT_BATCH_SIZE = 3
+    rows = [{"phone": f"+55119999900{i:02d}"} for i in range(7)]
+    results_of(api_client.post(IMPORT_URL, {"contacts": rows}), 7)
+    payloads = list(
+        Event.objects.filter(workspace=workspace, name="contacts:imported").values_list("payload", flat=True)
+    )
+    assert [p["created"] for p in payloads] == [3, 3, 1]
+    assert all(p["since"] and p["import_id"] is None for p in payloads)
+    assert not Event.objects.filter(workspace=workspace, name="contact:created").exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"contacts": "x"}, {"contacts": [{}], "dry_run": "maybe"}, {}, {"contacts": [], "extra": 1}],
+)
+def test_bad_import_body_is_400(api_client, body):
+    assert_json_error(api_client.post(IMPORT_URL, body), 400)
+
+
+# --- CSV -------------------------------------------------------------------------------------
+def test_csv_utf8_with_bom_and_semicolons(api_client, workspace):
+    content = "\ufeffNome;Telefone;Email;Tags\nJoão;(11) 99999-0001;j@x.com;vip,lead\n".encode()
+    assert results_of(post_csv(api_client, content), 1)["created"] == 1
+    contact = Contact.objects.get(workspace=workspace)
+    assert (contact.name, contact.phone, contact.tags) == ("João", "+5511999990001", ["vip", "lead"])
+
+
+def test_csv_latin1(api_client, workspace):
+    content = "name,phone\nConceição,+5511999990001\n".encode("latin-1")
+    assert results_of(post_csv(api_client, content), 1)["created"] == 1
+    assert Contact.objects.get(workspace=workspace).name == "Conceição"
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "status"),
+    [
+        (b"name,email\nAna,a@x.com\n", "MISSING_PHONE_COLUMN", 400),
+        (b"", "VALIDATION_ERROR", 400),
+        (b"\n\nphone\n", "EMPTY_FILE", 400),
+        (b"phone,name\n+5511999990001,\x00\x01\x02\n", "MALFORMED_CSV", 400),
+        (b'phone,name\n+5511999990001,"Ana\n', "MALFORMED_CSV", 400),
+        (b'phone,name\n+5511999990001,"An"a\n', "MALFORMED_CSV", 400),
+    ],
+)
+def test_malformed_csv_is_a_clear_request_error(api_client, workspace, content, code, status):
+    assert_json_error(post_csv(api_client, content), status, code)
+    assert not Contact.objects.filter(workspace=workspace).exists()
+
+
+def test_csv_over_the_size_limit_is_413(api_client, workspace, settings):
+    settings.IMPORT_MAX_BYTES = 1000
+    content = b"phone,notes\n" + b"".join(f"+55119999{i:05d},{'x' * 40}\n".encode() for i in range(40))
+    assert len(content) > 1000
+    assert_json_error(post_csv(api_client, content), 413)
+    assert not Contact.objects.filter(workspace=workspace).exists()
+
+
+def test_csv_row_errors_formulas_long_fields_and_extra_cells(api_client, workspace):
+    content = (
+        "phone,name,notes\n"
+        '+5511999990001,=HYPERLINK("http://evil"),ok\n'
+        "+5511999990002,'=literal,fine\n"
+        f"+5511999990003,Ana,{'y' * 10_000}\n"
+        "+5511999990004,Bia,ok,extra\n"
+        "+5511999990005,-2+3 apples,+55 is a phone prefix\n"
+    ).encode()
+    results = results_of(post_csv(api_client, content), 5)
+    assert [(e["row"], e["field"], e["code"]) for e in results["errors"]] == [
+        (1, "name", "formula"),
+        (3, "notes", "max_length"),
+        (4, "", "too_many_columns"),
+    ]
+    assert phones(workspace) == {"+5511999990002", "+5511999990005"}
+    assert Contact.objects.get(phone="+5511999990002").name == "=literal"
+
+
+# --- background imports ------------------------------------------------------------------------
+def test_large_import_runs_as_a_job_with_status(
+    api_client, other_client, workspace, settings, django_capture_on_commit_callbacks
+):
+    settings.CONTACTS_IMPORT_ASYNC_ROWS = 3
+    settings.CONTACTS_IMPORT_BATCH_SIZE = 2
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    rows = [{"phone": f"+55119999900{i:02d}"} for i in range(5)] + [{"phone": "bad"}]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.post(IMPORT_URL, {"contacts": rows})
+    assert response.status_code == 202, response.content
+    job_id = response.json()["job_id"]
+    status = api_client.get(f"{IMPORT_URL}/{job_id}")
+    assert status.status_code == 200
+    job = status.json()["job"]
+    assert (job["status"], job["processed_rows"], job["total_rows"], job["progress"]) == ("succeeded", 6, 6, 1.0)
+    assert status.json()["results"]["created"] == 5
+    assert [e["row"] for e in status.json()["results"]["errors"]] == [6]
+    assert len(phones(workspace)) == 5
+    assert_json_error(other_client.get(f"{IMPORT_URL}/{job_id}"), 404)
+    assert_json_error(api_client.get(f"{IMPORT_URL}/00000000-0000-0000-0000-000000000000"), 404)
+    assert ContactImport.objects.get(pk=job_id).rows == []
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_interrupted_job_keeps_committed_batches_and_resumes(workspace, settings):
+    settings.CONTACTS_IMPORT_BATCH_SIZE = 2
+    rows = [{"phone": f"+55119999900{i:02d}"} for i in range(5)]
+    job = ContactImport.objects.create(workspace=workspace, rows=rows, total_rows=5)
+
+    def stop_after_first_batch(done: int) -> None:
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        contact_import_rows(workspace=workspace, rows=rows, job=job, on_progress=stop_after_first_batch)
+    job.refresh_from_db()
+    assert (job.processed_rows, job.created_count) == (2, 2)
+    assert len(phones(workspace)) == 2
+
+    job = services.contact_import_run(job=job)
+    assert (job.status, job.processed_rows, job.created_count, job.skipped_count) == ("succeeded", 5, 5, 0)
+    assert len(phones(workspace)) == 5
+    # Running a finished job again changes nothing (idempotent).
+    assert services.contact_import_run(job=job).created_count == 5
+
+
+# --- export round trip -------------------------------------------------------------------------
+def test_csv_export_neutralizes_formulas_and_round_trips(
+    api_client, client_for, workspace, other_workspace, other_user
+):
+    from contacts.exporting import contact_export_rows, write_csv
+
+    contact_factory(
+        workspace=workspace,
+        phone="+5511999990001",
+        name="=cmd|' /C calc'!A0",
+        notes="@SUM(1)",
+        tags=["a,b", "c"],
+        custom_fields={"city": "Recife"},
+        opted_out=True,
+    )
+    contact_factory(workspace=workspace, phone="+14155552671", name="Plain", email="p@x.com")
+    stream = io.StringIO()
+    for _ in write_csv(contact_export_rows(workspace=workspace), stream):
+        pass
+    text = stream.getvalue()
+    assert "'=cmd" in text and "'@SUM(1)" in text and "'+5511999990001" in text
+    other = client_for(other_user, other_workspace)
+    results = results_of(post_csv(other, text.encode()), 2)
+    assert results["created"] == 2
+    fields = ("phone", "name", "email", "notes", "tags", "custom_fields", "opted_out")
+    original = sorted(Contact.objects.filter(workspace=workspace).values_list(*fields))
+    copied = sorted(Contact.objects.filter(workspace=other_workspace).values_list(*fields))
+    assert copied == original
+
+
+def test_json_export_is_an_import_body(workspace, other_workspace):
+    from contacts.exporting import contact_export_rows, write_json
+
+    contact_factory(workspace=workspace, name="Ana", tags=["x"])
+    stream = io.StringIO()
+    for _ in write_json(contact_export_rows(workspace=workspace), stream):
+        pass
+    body = json.loads(stream.getvalue())
+    report = contact_import_rows(workspace=other_workspace, rows=body["contacts"])
+    assert report.created == 1 and not report.errors
