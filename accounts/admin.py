@@ -1,8 +1,11 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 
-from accounts.models import AuthSession, Membership, User, Workspace
-from accounts.services import membership_remove
+from accounts.models import AuthSession, Membership, RefreshTokenRecord, User, Workspace
+from accounts.services import membership_remove, workspace_create, workspace_update
 
 
 class MembershipInline(admin.TabularInline):
@@ -29,10 +32,21 @@ class UserAdmin(DjangoUserAdmin):
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
     list_display = ("name", "plan", "credits", "timezone", "created_at")
-    list_filter = ("plan",)
+    list_filter = ("plan", "default_country")
     search_fields = ("name", "id")
+    list_select_related = False  # no foreign keys to join
     readonly_fields = ("credits",)  # moves only through the credit ledger, never by hand
     inlines = [MembershipInline]
+
+    def save_model(self, request: HttpRequest, obj: Workspace, form: Any, change: bool) -> None:
+        if change:
+            changed = {field: form.cleaned_data[field] for field in form.changed_data if field != "settings"}
+            if "settings" in form.changed_data:
+                # The form edits the whole object: keys removed here must go, not be merged back.
+                obj.settings = form.cleaned_data["settings"]
+            workspace_update(workspace=obj, data=changed)
+        else:
+            workspace_create(name=obj.name, owner=None, workspace=obj)
 
 
 @admin.register(Membership)
@@ -43,8 +57,12 @@ class MembershipAdmin(admin.ModelAdmin):
     list_select_related = ("user", "workspace")
     raw_id_fields = ("user", "workspace")
 
-    def delete_model(self, request, obj: Membership) -> None:
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
         membership_remove(membership=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for membership in queryset.select_related("user", "workspace"):
+            membership_remove(membership=membership)
 
 
 @admin.register(AuthSession)
@@ -54,3 +72,12 @@ class AuthSessionAdmin(admin.ModelAdmin):
     search_fields = ("user__email", "id")
     list_select_related = ("user", "workspace")
     raw_id_fields = ("user", "workspace")
+
+
+@admin.register(RefreshTokenRecord)
+class RefreshTokenRecordAdmin(admin.ModelAdmin):
+    list_display = ("jti", "session", "issued_at", "expires_at", "used_at", "grace_reuses")
+    list_filter = ("used_at",)
+    search_fields = ("jti", "session__id", "session__user__email")
+    list_select_related = ("session", "session__user")
+    raw_id_fields = ("session",)

@@ -62,9 +62,17 @@ def session_start(
     return _issue_tokens(session)
 
 
-def workspace_create(*, name: str, owner: User) -> Workspace:
-    workspace = Workspace.objects.create(name=name[:150])
-    Membership.objects.create(user=owner, workspace=workspace, role=Membership.Role.OWNER)
+@transaction.atomic
+def workspace_create(*, name: str, owner: User | None, workspace: Workspace | None = None) -> Workspace:
+    """Creates a workspace with its defaults (``workspace_created``) and, given one, its owner.
+
+    ``workspace`` is an unsaved instance to create (the admin form builds one).
+    """
+    workspace = workspace or Workspace()
+    workspace.name = name[:150]
+    workspace.save()
+    if owner is not None:
+        Membership.objects.create(user=owner, workspace=workspace, role=Membership.Role.OWNER)
     workspace_created.send(sender=Workspace, workspace=workspace)
     return workspace
 
@@ -209,7 +217,8 @@ def password_change(*, session: AuthSession, current_password: str, new_password
 
 @transaction.atomic
 def workspace_update(*, workspace: Workspace, data: dict[str, Any]) -> Workspace:
-    for field in ("name", "timezone", "default_country", "currency"):
+    # ``plan`` is operator-only: the public settings serializer never lets it through.
+    for field in ("name", "plan", "timezone", "default_country", "currency"):
         if field in data:
             setattr(workspace, field, data[field])
     if "settings" in data:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import AuthSession, Membership, RefreshTokenRecord, User, Workspace
 from accounts.signals import workspace_created
+from conftest import ApiClient
 from whatshybrid.api.testing import assert_json_error
 
 REGISTER = "/api/v1/auth/register"
@@ -411,3 +414,44 @@ def test_token_of_another_workspace_claim_is_refused(api_client, user, other_wor
 
     pair = session_start(user=user, workspace=other_workspace)
     assert_json_error(bearer(api_client, pair.access).get(ME), 401)
+
+
+# --- concurrency: several extension pages refresh with one stored token ----------------------------
+@pytest.mark.django_db(transaction=True)
+@override_settings(REFRESH_GRACE_REUSES=2)
+def test_concurrent_refreshes_with_the_same_token_all_succeed(user, workspace, client_for):
+    stored = client_for(user, workspace).tokens["refresh"]
+    pages = [ApiClient() for _ in range(3)]
+    results: list = [None] * len(pages)
+    barrier = threading.Barrier(len(pages))
+
+    def refresh(index: int) -> None:
+        try:
+            barrier.wait(timeout=20)
+            results[index] = pages[index].post(REFRESH, {"refreshToken": stored})
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refresh, args=(i,)) for i in range(len(pages))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [r.status_code for r in results] == [200, 200, 200], [r.content for r in results]
+    # Every page ends up with a working, distinct pair in the same (live) session.
+    refreshed = {r.json()["refreshToken"] for r in results}
+    assert len(refreshed) == 3
+    for response in results:
+        assert bearer(ApiClient(), response.json()["accessToken"]).get(ME).status_code == 200
+    assert AuthSession.objects.get().revoked_at is None
+
+
+@pytest.mark.parametrize("role", ["viewer", "agent"])
+def test_every_role_may_log_out_and_change_its_password(workspace, make_member, client_for, role):
+    member = make_member(workspace, role=role)
+    client = client_for(member, workspace)
+    response = client.put(PASSWORD, {"currentPassword": PASSWORD_OK, "newPassword": "An0ther-Str0ng-One"})
+    assert response.status_code == 200
+    fresh = bearer(client, response.json()["accessToken"])
+    assert fresh.post(LOGOUT, {}).status_code == 200
+    assert fresh.get(ME).status_code == 401
