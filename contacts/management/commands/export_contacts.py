@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,9 @@ class Command(BaseCommand):
             raise CommandError(f"Workspace {options['workspace']} not found.")
         writer = write_csv if options["format"] == "csv" else write_json
         output = options["output"]
-        stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+        if not output:
+            self.stdout.ending = ""  # the writers lay out their own lines
+        stream = output.open("w", encoding="utf-8", newline="") if output else self.stdout
         total = contact_export_count(workspace=workspace)
         try:
             with tqdm(total=total, unit="contacts", disable=options["no_progress"], file=self.stderr) as bar:
