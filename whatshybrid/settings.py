@@ -256,6 +256,9 @@ SPECTACULAR_SETTINGS = {
     "and take no trailing slash. Authenticate with `Authorization: Bearer <accessToken>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs are public; a stale token pasted into Swagger UI must not hide the schema.
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -324,3 +324,18 @@ def test_unicode_text_is_stored_faithfully(api_client, workspace):
     assert response.status_code == 200
     workspace.refresh_from_db()
     assert workspace.name == name and workspace.settings["emoji"] == "👍🏽"
+
+
+# --- API docs -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("header", [None, "Bearer stale-or-garbage"])
+def test_schema_and_docs_are_public(anon_client, header):
+    if header:
+        anon_client.credentials(HTTP_AUTHORIZATION=header)
+    schema = anon_client.get("/api/v1/schema?format=json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert "/api/v1/auth/login" in paths and "/api/v1/settings/workspace" in paths
+    assert not any(path.endswith("/") for path in paths)
+    for page in ("/api/v1/docs", "/api/v1/redoc"):
+        response = anon_client.get(page)
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
