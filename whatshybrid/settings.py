@@ -293,6 +293,8 @@ SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001", "django_ratelimit.E003"]
 
 # --- Idempotency --------------------------------------------------------------------------
 IDEMPOTENCY_TTL = timedelta(seconds=env_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600))
+# A claim still "in progress" after this long belongs to a request whose process died.
+IDEMPOTENCY_LOCK_TIMEOUT = timedelta(seconds=env_int("IDEMPOTENCY_LOCK_SECONDS", 300))
 
 # --- Events -------------------------------------------------------------------------------
 EVENT_RETENTION = timedelta(days=env_int("EVENT_RETENTION_DAYS", 7))

@@ -15,9 +15,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils import encoders
 
 from whatshybrid.api.errors import ApplicationError
 from whatshybrid.api.models import IdempotencyRecord
@@ -51,8 +53,13 @@ def idempotency_begin(request: Request) -> IdempotencyRecord | None:
             f"Idempotency-Key is longer than {MAX_KEY_LENGTH} characters.", code="IDEMPOTENCY_KEY_INVALID"
         )
     request_hash = _request_hash(request)
-    cutoff = timezone.now() - settings.IDEMPOTENCY_TTL
-    IdempotencyRecord.objects.filter(workspace=workspace, key=key, created_at__lt=cutoff).delete()
+    now = timezone.now()
+    # Expired keys are free again; so is a claim whose request died with its process (a
+    # crash there never reached finalize_response and would otherwise block retries for 24 h).
+    IdempotencyRecord.objects.filter(workspace=workspace, key=key).filter(
+        Q(created_at__lt=now - settings.IDEMPOTENCY_TTL)
+        | Q(status_code__isnull=True, created_at__lt=now - settings.IDEMPOTENCY_LOCK_TIMEOUT)
+    ).delete()
     try:
         with transaction.atomic():
             return IdempotencyRecord.objects.create(
@@ -92,7 +99,9 @@ def idempotency_finish(record: IdempotencyRecord, response: Response) -> None:
         idempotency_release(record)
         return
     record.status_code = response.status_code
-    record.response_body = getattr(response, "data", None)
+    # Stored exactly as the client received it: the renderer's encoder turns UUIDs, decimals
+    # and datetimes into JSON, which the plain JSONField encoder would refuse after the fact.
+    record.response_body = json.loads(json.dumps(getattr(response, "data", None), cls=encoders.JSONEncoder))
     record.save(update_fields=["status_code", "response_body"])
 
 

@@ -117,6 +117,31 @@ def test_expired_key_runs_again(api_client, workspace, settings):
 
 
 @pytest.mark.django_db
+def test_abandoned_in_flight_claim_is_reclaimed(api_client, workspace, settings):
+    assert post(api_client, {"name": "A"}, "orphan").status_code == 201
+    # As if that request's process had died before recording its response.
+    Label.objects.all().delete()
+    IdempotencyRecord.objects.update(status_code=None, response_body=None)
+    # Fresh: still "in progress".
+    assert_json_error(post(api_client, {"name": "A"}, "orphan"), 409, "IDEMPOTENCY_IN_PROGRESS")
+    IdempotencyRecord.objects.update(
+        created_at=timezone.now() - settings.IDEMPOTENCY_LOCK_TIMEOUT - timedelta(seconds=1)
+    )
+    response = post(api_client, {"name": "A"}, "orphan")
+    assert response.status_code == 201 and Label.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_replay_of_uuids_decimals_and_datetimes(api_client, workspace):
+    first = post(api_client, {}, "rich", url=f"{LABELS}/rich")
+    assert first.status_code == 201, first.content
+    again = post(api_client, {}, "rich", url=f"{LABELS}/rich")
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert Label.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_get_and_put_ignore_the_header(api_client, workspace):
     label = Label.objects.create(workspace=workspace, name="A")
     assert api_client.get(LABELS, HTTP_IDEMPOTENCY_KEY="g").status_code == 200

@@ -4,6 +4,7 @@ plumbing (paging, idempotency, roles, tenancy) is exercised exactly as domain ap
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 from typing import Any
 
 from django.urls import include, path
@@ -71,6 +72,11 @@ class ProbeLabelViewSet(WorkspaceViewSet):
         slow_release.wait(timeout=30)
         label = Label.objects.create(workspace=request.workspace, name=f"slow {Label.objects.count()}")
         return Response({"label": {"id": str(label.pk)}}, status=201)
+
+    @action(detail=False, methods=["post"])
+    def rich(self, request: Request) -> Response:
+        label = Label.objects.create(workspace=request.workspace, name=f"rich {Label.objects.count()}")
+        return Response({"id": label.pk, "at": label.created_at, "amount": Decimal("1.50")}, status=201)
 
     @action(detail=False, methods=["post"])
     def crash(self, request: Request) -> Response:
