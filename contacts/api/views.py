@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -68,9 +67,6 @@ class ContactViewSet(WorkspaceViewSet):
     max_page_size = settings.CONTACTS_PAGE_SIZE_MAX
     parser_classes: ClassVar[list] = [JSONParser, MultiPartParser, FormParser]
     role_requirements: ClassVar[dict] = {"import_status": ALL_ROLES}
-
-    def narrow_queryset(self, queryset: QuerySet) -> QuerySet:
-        return queryset.prefetch_related("labels")
 
     @extend_schema(operation_id="contacts_list")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
