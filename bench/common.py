@@ -7,11 +7,16 @@ noisy, so only ratios are meaningful) and states its target.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.parse
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,3 +99,41 @@ class LiveServer:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+@contextlib.contextmanager
+def isolated_database(label: str) -> Iterator[dict[str, str]]:
+    """A fresh, migrated database for a live server; yields the env that points a process at it.
+
+    PostgreSQL when ``DATABASE_URL`` names one (a sibling database, dropped afterwards), else a
+    temporary SQLite file. Redis (``REDIS_URL``) is shared, with a key prefix of its own.
+    """
+    suffix = f"{label}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    env = {"CACHE_KEY_PREFIX": f"whl{suffix}", "CHANNEL_PREFIX": f"whl{suffix}"}
+    url = os.environ.get("DATABASE_URL", "")
+    with tempfile.TemporaryDirectory(prefix=f"whl-{label}-") as tmp:
+        if url.startswith(("postgres://", "postgresql://")):
+            import psycopg
+
+            parsed = urllib.parse.urlsplit(url)
+            name = f"{parsed.path.lstrip('/') or 'whl'}_{suffix}"[:63]
+            admin = urllib.parse.urlunsplit(parsed._replace(path="/postgres"))
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            env["DATABASE_URL"] = urllib.parse.urlunsplit(parsed._replace(path=f"/{name}"))
+        else:
+            name = ""
+            env["DATABASE_URL"] = ""
+            env["SQLITE_PATH"] = str(Path(tmp) / "live.sqlite3")
+        try:
+            subprocess.run(
+                [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+                cwd=ROOT,
+                env={**os.environ, **env},
+                check=True,
+            )
+            yield env
+        finally:
+            if name:
+                with psycopg.connect(admin, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
