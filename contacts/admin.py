@@ -62,10 +62,11 @@ class ContactAdmin(admin.ModelAdmin):
                     messages.info(request, f"Import {job.pk} of {len(rows)} rows queued.")
                     return HttpResponseRedirect(reverse("admin:contacts_contactimport_change", args=[job.pk]))
                 report = services.contact_import_sync(workspace=data["workspace"], rows=rows, **flags)
+                problems = "; ".join(f"row {e['row']} {e['field']}: {e['message']}" for e in report["errors"][:20])
                 messages.info(
                     request,
-                    f"created {report['created']}, updated {report['updated']}, skipped {report['skipped']}, "
-                    f"errors {len(report['errors'])}: {report['errors'][:20]}",
+                    f"Import: created {report['created']}, updated {report['updated']}, "
+                    f"skipped {report['skipped']}, errors {len(report['errors'])}. {problems}",
                 )
                 return HttpResponseRedirect(reverse("admin:contacts_contact_changelist"))
         context = {
