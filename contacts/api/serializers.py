@@ -100,6 +100,9 @@ def _rule(clean: Any, value: Any) -> Any:
         raise serializers.ValidationError(str(exc), code=exc.code) from None
 
 
+OUTPUT_ONLY = frozenset({"id", "phone_raw", "created_at", "updated_at"})
+
+
 class ContactInputSerializer(StrictModelSerializer):
     """Create/update body; the phone is checked here and normalized again by the service."""
 
@@ -118,19 +121,7 @@ class ContactInputSerializer(StrictModelSerializer):
 
     class Meta:
         model = Contact
-        fields = (
-            "phone",
-            "name",
-            "email",
-            "company",
-            "notes",
-            "tags",
-            "labels",
-            "custom_fields",
-            "source",
-            "opted_out",
-            "last_interaction_at",
-        )
+        fields = tuple(name for name in ContactSerializer.Meta.fields if name not in OUTPUT_ONLY)
 
     def validate_phone(self, value: str) -> str:
         workspace = self.context.get("workspace")
