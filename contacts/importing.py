@@ -188,6 +188,8 @@ def clean_row(row: Any, number: int, region: str) -> CleanRow:
         target = FIELD_ALIASES.get(key_name)
         if target == "phone":
             # A phone is never run as a formula: normalization judges it (the export's quote aside).
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)  # JSON clients send digits as numbers
             if phone_raw in (None, ""):
                 phone_raw = value[1:] if isinstance(value, str) and value.startswith("'") else value
             continue
@@ -211,8 +213,10 @@ def clean_row(row: Any, number: int, region: str) -> CleanRow:
             rules.clean_custom_fields(values["custom_fields"])
         except rules.FieldError as exc:
             raise RowError("custom_fields", exc.code, str(exc)) from None
-    if not isinstance(phone_raw, str) or not phone_raw.strip():
+    if phone_raw is None or (isinstance(phone_raw, str) and not phone_raw.strip()):
         raise RowError("phone", "required", "Phone is required.")
+    if not isinstance(phone_raw, str):
+        raise RowError("phone", "invalid", "Phone must be text or digits.")
     try:
         phone = normalize_phone(phone_raw, default_region=region)
     except ValueError as exc:

@@ -221,3 +221,14 @@ def test_limit_is_clamped_to_contacts_maximum(api_client, workspace, settings):
     contact_factory(workspace=workspace)
     body = api_client.get(LIST_URL, {"limit": 5000}).json()
     assert body["limit"] == settings.CONTACTS_PAGE_SIZE_MAX == 1000
+
+
+def test_list_query_count_does_not_grow_with_labels(api_client, workspace):
+    from whatshybrid.api.testing import list_query_count
+
+    labels = [Label.objects.create(workspace=workspace, name=f"L{i}") for i in range(3)]
+    for index in range(30):
+        contact_factory(workspace=workspace, labels=labels[: index % 4])
+    assert list_query_count(api_client, LIST_URL, 3) == list_query_count(api_client, LIST_URL, 30)
+    rows = api_client.get(LIST_URL, {"limit": 30}).json()["contacts"]
+    assert sorted(len(row["labels"]) for row in rows) == sorted(index % 4 for index in range(30))

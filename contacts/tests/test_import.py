@@ -266,3 +266,10 @@ def test_json_export_is_an_import_body(workspace, other_workspace):
     body = json.loads(stream.getvalue())
     report = contact_import_rows(workspace=other_workspace, rows=body["contacts"])
     assert report.created == 1 and not report.errors
+
+
+def test_numeric_phones_in_json_are_read_as_digits(api_client, workspace):
+    results = results_of(api_client.post(IMPORT_URL, {"contacts": [{"phone": 5511999990001}, {"phone": True}]}), 2)
+    assert results["created"] == 1
+    assert [(e["row"], e["code"]) for e in results["errors"]] == [(2, "invalid")]
+    assert phones(workspace) == {"+5511999990001"}
