@@ -189,7 +189,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "whl"}}
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "BACKEND": "whatshybrid.realtime.layers.LocalChannelLayer",
             "CONFIG": {"capacity": env_int("CHANNEL_CAPACITY", 1000)},
         }
     }

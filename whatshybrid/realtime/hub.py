@@ -18,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
+from django.db import connection
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
@@ -37,6 +39,7 @@ logger = logging.getLogger(__name__)
 RELAY_LOOKBACK = timedelta(seconds=30)
 RELAY_BATCH = 500
 SESSION_CHECK_CHUNK = 500
+GROUP_REFRESH_SECONDS = 3600
 
 
 def embedded_mode() -> bool:
@@ -111,7 +114,11 @@ class EventRelay(_LoopTask):
     def _poll(self) -> list[tuple[Any, dict[str, Any]]]:
         cutoff = timezone.now() - RELAY_LOOKBACK
         self._seen = {pk: created for pk, created in self._seen.items() if created >= cutoff}
-        candidates = Event.objects.filter(Q(id__gt=self._last_id) | Q(created_at__gte=cutoff))
+        candidates = Event.objects.filter(id__gt=self._last_id)
+        if connection.vendor != "sqlite":
+            # SQLite writers hold the database lock from BEGIN to COMMIT, so ids commit in order;
+            # elsewhere a lower id may still be in flight when a higher one is visible.
+            candidates = Event.objects.filter(Q(id__gt=self._last_id) | Q(created_at__gte=cutoff))
         new_ids = [pk for pk in candidates.values_list("id", flat=True) if pk not in self._seen][:RELAY_BATCH]
         if not new_ids:
             return []
@@ -124,10 +131,11 @@ class EventRelay(_LoopTask):
 
 class SessionWatcher(_LoopTask):
     def __init__(self) -> None:
-        self._sockets: dict[str, Any] = {}  # channel name -> session id
+        self._sockets: dict[str, tuple[str, str]] = {}  # channel name -> (session id, group)
+        self._groups_refreshed_at = time.monotonic()
 
-    def register(self, channel_name: str, session_id: Any) -> None:
-        self._sockets[channel_name] = session_id
+    def register(self, channel_name: str, session_id: Any, group: str) -> None:
+        self._sockets[channel_name] = (str(session_id), group)
         self.ensure_running()
 
     def unregister(self, channel_name: str) -> None:
@@ -140,11 +148,17 @@ class SessionWatcher(_LoopTask):
             if not self._sockets:
                 continue
             sockets = dict(self._sockets)
-            live = await database_sync_to_async(self._live_sessions)({str(s) for s in sockets.values()})
-            for channel_name, session_id in sockets.items():
-                if str(session_id) not in live and channel_name in self._sockets:
+            live = await database_sync_to_async(self._live_sessions)({session for session, _ in sockets.values()})
+            for channel_name, (session_id, _) in sockets.items():
+                if session_id not in live and channel_name in self._sockets:
                     self._sockets.pop(channel_name, None)
                     await layer.send(channel_name, {"type": "session.ended"})
+            if time.monotonic() - self._groups_refreshed_at > GROUP_REFRESH_SECONDS:
+                # Channel layers forget group members after a day (group_expiry); extension
+                # sockets live longer than that.
+                self._groups_refreshed_at = time.monotonic()
+                for channel_name, (_, group) in list(self._sockets.items()):
+                    await layer.group_add(group, channel_name)
 
     @staticmethod
     def _live_sessions(session_ids: set[str]) -> set[str]:

@@ -98,8 +98,9 @@ class WorkspaceStreamConsumer(AsyncWebsocketConsumer):
         self.identity = identity
         # Join before reading the log: anything committed from here on reaches us live, and
         # the seq filter drops what the replay already sent.
-        await self.channel_layer.group_add(workspace_group(identity.workspace_id), self.channel_name)
-        session_watcher.register(self.channel_name, identity.session_id)
+        group = workspace_group(identity.workspace_id)
+        await self.channel_layer.group_add(group, self.channel_name)
+        session_watcher.register(self.channel_name, identity.session_id, group)
         if embedded_mode():
             relay.ensure_running()
         self.last_seq = identity.last_seq
