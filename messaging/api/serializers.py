@@ -40,6 +40,7 @@ class ConversationLabelSerializer(serializers.ModelSerializer):
 
 class ChatMessageSerializer(serializers.ModelSerializer):
     conversation_id = serializers.UUIDField(read_only=True)
+    media_url = serializers.CharField(read_only=True)  # "" when absent, so not documented as a URI
     sender_id = serializers.UUIDField(read_only=True, allow_null=True)
 
     class Meta:
@@ -114,6 +115,17 @@ class ConversationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TextField(serializers.CharField):
+    """A string, strictly: numbers and booleans are rejected instead of silently stringified."""
+
+    default_error_messages = {"not_text": "Must be a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_text")
+        return super().to_internal_value(data)
+
+
 @extend_schema_field(OpenApiTypes.UUID)
 class MemberField(serializers.Field):
     """A user id that must belong to a member of the request's workspace; null unassigns."""
@@ -155,7 +167,7 @@ class ConversationStatusField(serializers.CharField):
 
 
 class TagListField(serializers.ListField):
-    child = serializers.CharField(max_length=60)
+    child = TextField(max_length=60)
 
     def to_internal_value(self, data: Any) -> list[str]:
         if isinstance(data, str):  # "a, b" from simple clients
@@ -166,8 +178,8 @@ class TagListField(serializers.ListField):
 
 class ConversationOpenInputSerializer(StrictSerializer):
     contact_id = WorkspaceRelatedField(Contact, required=False)
-    phone = serializers.CharField(max_length=64, required=False)
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    phone = TextField(max_length=64, required=False)
+    name = TextField(max_length=200, required=False, allow_blank=True, default="")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("contact_id") and not attrs.get("phone"):
@@ -193,18 +205,18 @@ class ConversationUpdateInputSerializer(StrictSerializer):
 
 
 class MessageCreateInputSerializer(StrictSerializer):
-    content = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    content = TextField(required=False, allow_blank=True, default="", trim_whitespace=False)
     message_type = serializers.ChoiceField(choices=Message.Type.choices, required=False, default=Message.Type.TEXT)
     direction = serializers.ChoiceField(
         choices=Message.Direction.choices, required=False, default=Message.Direction.OUTGOING
     )
-    external_id = serializers.CharField(max_length=128, required=False, allow_blank=True, allow_null=True)
-    client_message_id = serializers.CharField(max_length=128, required=False, allow_blank=True, allow_null=True)
+    external_id = TextField(max_length=128, required=False, allow_blank=True, allow_null=True)
+    client_message_id = TextField(max_length=128, required=False, allow_blank=True, allow_null=True)
     media_url = serializers.URLField(max_length=2000, required=False, allow_blank=True, default="")
     sent_at = serializers.DateTimeField(required=False, allow_null=True)
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("direction") in DIRECTION_ALIASES:
+        if isinstance(data, dict) and isinstance(data.get("direction"), str) and data["direction"] in DIRECTION_ALIASES:
             data = {**data, "direction": DIRECTION_ALIASES[data["direction"]]}
         return super().to_internal_value(data)
 
@@ -216,7 +228,7 @@ class MessageCreateInputSerializer(StrictSerializer):
 
 class MessageStatusInputSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=Message.Status.choices)
-    error = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    error = TextField(max_length=500, required=False, allow_blank=True, default="")
     echo_fields = frozenset(ChatMessageSerializer.Meta.fields)
 
     def validate_status(self, value: str) -> str:

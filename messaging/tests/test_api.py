@@ -322,6 +322,9 @@ def test_same_client_id_in_another_conversation_is_a_new_message(api_client, wor
         ({"content": "x", "sent_at": "tomorrow"}, "sent_at"),
         ({"content": "x", "client_message_id": "c" * 129}, "client_message_id"),
         ({"content": "x", "workspace_id": "ignored", "color": "red"}, "color"),
+        ({"content": "x", "direction": {}}, "direction"),
+        ({"content": "x", "client_message_id": 7}, "client_message_id"),
+        ({"content": 12}, "content"),
     ],
 )
 def test_bad_messages_are_400_and_change_nothing(api_client, workspace, payload, field):
