@@ -156,7 +156,7 @@ class ContactInputSerializer(StrictModelSerializer):
 class ContactImportInputSerializer(StrictSerializer):
     """JSON import body. A CSV upload sends ``file`` (multipart) with the same options."""
 
-    contacts = serializers.ListField(child=serializers.JSONField(), required=False, allow_empty=True)
+    contacts = serializers.ListField(child=serializers.DictField(), required=False, allow_empty=True)
     file = serializers.FileField(required=False)
     dry_run = serializers.BooleanField(required=False, default=False)
     update_existing = serializers.BooleanField(required=False, default=False)
