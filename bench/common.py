@@ -8,17 +8,20 @@ noisy, so only ratios are meaningful) and states its target.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -137,3 +140,67 @@ def isolated_database(label: str) -> Iterator[dict[str, str]]:
             if name:
                 with psycopg.connect(admin, autocommit=True) as conn:
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Sample:
+    name: str
+    status: int  # 0 when the request failed without an HTTP answer
+    seconds: float
+
+
+def drive(
+    base_url: str,
+    headers: dict[str, str],
+    next_request: Callable[[int, int], tuple[str, str, str, Any]],
+    *,
+    clients: int,
+    duration: float,
+    max_requests: int = 1_000_000,
+) -> list[Sample]:
+    """``clients`` threads, each with its own keep-alive session, sending requests until ``duration``
+    seconds or ``max_requests`` in total. ``next_request(client, n)`` -> (name, method, path, json)."""
+    samples: list[Sample] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + duration
+    budget = itertools.count()
+
+    def client(index: int) -> None:
+        session = requests.Session()
+        session.headers.update(headers)
+        mine: list[Sample] = []
+        n = 0
+        while time.monotonic() < deadline and next(budget) < max_requests:
+            name, method, path, body = next_request(index, n)
+            n += 1
+            started = time.perf_counter()
+            try:
+                status = session.request(method, base_url + path, json=body, timeout=30).status_code
+            except requests.RequestException:
+                status = 0
+            mine.append(Sample(name, status, time.perf_counter() - started))
+        with lock:
+            samples.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(duration + 60)
+    return samples
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def register(base_url: str, email: str, password: str = "Bench-Passw0rd-2026") -> dict[str, Any]:
+    """Registers a user on a live server; returns the auth payload (tokens, user, workspace)."""
+    response = requests.post(
+        f"{base_url}/api/v1/auth/register", json={"email": email, "password": password, "name": "Bench"}, timeout=30
+    )
+    response.raise_for_status()
+    return response.json()

@@ -9,8 +9,14 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
+from rest_framework.views import APIView
 
-from whatshybrid.api.serializers import MessageSerializer
+from whatshybrid.api.serializers import ErrorSerializer, MessageSerializer
+
+# Error statuses any operation can answer (JSON body ``ErrorSerializer``): validation, auth,
+# role, unknown id, rate limit; writes add conflicts, body size, media type and idempotency.
+ERROR_STATUSES = ("400", "401", "403", "404", "429")
+WRITE_ERROR_STATUSES = ("409", "413", "415", "422")
 
 
 class SessionJWTScheme(OpenApiAuthenticationExtension):
@@ -30,6 +36,41 @@ def _camel(name: str) -> str:
 class EnvelopeAutoSchema(AutoSchema):
     """Documents lists as ``{<resource>: [...], limit, next_cursor, has_more}`` and objects as
     ``{<object>: {...}}``, matching what ``WorkspaceViewSet`` returns."""
+
+    def map_parsers(self) -> list[Any]:
+        # The client sends JSON only; views that accept uploads declare their own parser_classes.
+        if self.view.parser_classes is APIView.parser_classes:
+            return ["application/json"]
+        return super().map_parsers()
+
+    def _insert_field_validators(self, field: Any, schema: dict[str, Any]) -> None:
+        super()._insert_field_validators(field, schema)
+        if getattr(field, "read_only", False) and schema.get("format") in {"email", "uri"}:
+            # Blank emails/URLs are stored and returned as "" (the client expects strings), which
+            # those formats reject: outputs document them as plain strings.
+            del schema["format"]
+
+    def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> Any:
+        # PUT is a partial update everywhere (the client never sends PATCH): document it like PATCH.
+        if self.method != "PUT":
+            return super()._get_request_for_media_type(serializer, direction)
+        self.method = "PATCH"
+        try:
+            return super()._get_request_for_media_type(serializer, direction)
+        finally:
+            self.method = "PUT"
+
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        if self.method == "DELETE" and "204" in responses:
+            # DELETE answers 200 with {message, id}: the client expects a JSON body, never a 204.
+            del responses["204"]
+            responses["200"] = self._get_response_for_code(MessageSerializer, "200", direction=direction)
+        statuses = ERROR_STATUSES + (WRITE_ERROR_STATUSES if self.method in {"POST", "PUT", "PATCH"} else ())
+        for status_code in statuses:
+            if status_code not in responses:
+                responses[status_code] = self._get_response_for_code(ErrorSerializer, status_code, direction=direction)
+        return responses
 
     def _envelope_view(self) -> bool:
         return hasattr(self.view, "resource_name") and hasattr(self.view, "object_name")

@@ -62,3 +62,12 @@ class MessageSerializer(serializers.Serializer):
 
     message = serializers.CharField()
     id = serializers.CharField(required=False)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error body (documented for the OpenAPI schema; rendered by ``api_exception_handler``)."""
+
+    message = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(required=False)
+    request_id = serializers.CharField(required=False)
