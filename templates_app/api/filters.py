@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework.filters import BaseFilterBackend
+from rest_framework.request import Request
+
+from templates_app.selectors import template_filter
+
+QUERY_PARAMETERS = (
+    ("category", "Exact category (case-insensitive)."),
+    ("q", "Text in name, content or category (alias: search)."),
+    ("updated_since", "ISO 8601 date-time: templates changed since (for resync)."),
+)
+
+
+class TemplateFilterBackend(BaseFilterBackend):
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        if getattr(view, "action", None) != "list":
+            return queryset
+        return template_filter(queryset, params=request.query_params)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {"name": name, "required": False, "in": "query", "description": text, "schema": {"type": "string"}}
+            for name, text in QUERY_PARAMETERS
+        ]
