@@ -32,24 +32,15 @@ STATUS_TIMESTAMP = {"delivered": "delivered_at", "read": "read_at", "failed": "f
 
 
 def _conversation_payload(conversation: Conversation) -> dict[str, Any]:
-    from messaging.api.serializers import ConversationSerializer
+    from messaging.api.serializers import conversation_payloads
 
-    return ConversationSerializer(conversation).data
+    return conversation_payloads([conversation.pk])[0]
 
 
 def _message_payload(message: Message) -> dict[str, Any]:
-    from messaging.api.serializers import ChatMessageSerializer
+    from messaging.api.serializers import message_payload
 
-    return ChatMessageSerializer(message).data
-
-
-def _reloaded(conversation: Conversation) -> Conversation:
-    """The row as the API shows it (related rows joined), after ``F()`` updates."""
-    return (
-        Conversation.objects.select_related("contact", "assigned_to", "last_message")
-        .prefetch_related("labels")
-        .get(pk=conversation.pk)
-    )
+    return message_payload(message)
 
 
 def _active_for_contact(*, workspace: Workspace, contact: Contact) -> Conversation | None:
@@ -63,7 +54,7 @@ def conversation_open(
     """The contact's active conversation, created when there is none. Returns (conversation, created)."""
     existing = _active_for_contact(workspace=workspace, contact=contact)
     if existing is not None:
-        return _reloaded(existing), False
+        return existing, False
     try:
         # The savepoint keeps the outer transaction usable when a concurrent open wins the race.
         with transaction.atomic():
@@ -72,8 +63,7 @@ def conversation_open(
         existing = _active_for_contact(workspace=workspace, contact=contact)
         if existing is None:
             raise
-        return _reloaded(existing), False
-    conversation = _reloaded(conversation)
+        return existing, False
     publish(workspace, "conversation:created", _conversation_payload(conversation))
     return conversation, True
 
@@ -159,7 +149,6 @@ def conversation_update(*, conversation: Conversation, data: dict[str, Any]) -> 
         conversation.labels.set(data["labels"])
     if conversation.status == Conversation.Status.SNOOZED and conversation.snoozed_until is not None:
         _schedule_wake(conversation)
-    conversation = _reloaded(conversation)
     publish(conversation.workspace_id, "conversation:updated", _conversation_payload(conversation))
     return conversation
 
@@ -197,6 +186,20 @@ def _existing_message(conversation: Conversation, client_message_id: str | None,
     if external_id:
         keys |= Q(external_id=external_id)
     return Message.objects.filter(keys, conversation=conversation).order_by("sent_at", "id").first()
+
+
+def _insert_once(message: Message) -> Message | None:
+    """Inserts ``message``; None when a concurrent retry already stored it under the same ids."""
+    if message.client_message_id is None and message.external_id is None:
+        message.save(force_insert=True)  # nothing it could collide with: no savepoint needed
+        return message
+    try:
+        # The savepoint keeps the outer transaction usable when the unique constraint says no.
+        with transaction.atomic():
+            message.save(force_insert=True)
+    except IntegrityError:
+        return None
+    return message
 
 
 def _record_activity(conversation: Conversation, message: Message) -> None:
@@ -247,9 +250,8 @@ def message_create(
     Returns (message, created). Retries of a send, however concurrent, resolve to the first row:
     the per-conversation unique constraints decide, and the loser reads the winner's row.
     """
-    existing = _existing_message(conversation, client_message_id, external_id)
-    if existing is not None:
-        return existing, False
+    # No read-before-insert: the unique constraints answer for retries, so a new message (the
+    # common case) costs no extra query and a concurrent duplicate cannot slip between the two.
     is_outgoing = direction == Message.Direction.OUTGOING
     message = Message(
         workspace_id=conversation.workspace_id,
@@ -266,18 +268,15 @@ def message_create(
     )
     if not is_outgoing:
         message.delivered_at = message.sent_at
-    try:
-        with transaction.atomic():
-            message.save(force_insert=True)
-    except IntegrityError:
+    if _insert_once(message) is None:
         existing = _existing_message(conversation, client_message_id, external_id)
         if existing is None:
-            raise
+            raise Conflict("The message collided with another one; retry.", code="MESSAGE_CONFLICT")
         return existing, False
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
     _record_activity(conversation, message)
     publish(conversation.workspace_id, "message:created", _message_payload(message))
-    publish(conversation.workspace_id, "conversation:updated", _conversation_payload(_reloaded(conversation)))
+    publish(conversation.workspace_id, "conversation:updated", _conversation_payload(conversation))
     return message, True
 
 
@@ -319,7 +318,6 @@ def conversation_mark_read(*, conversation: Conversation, user: User) -> Convers
     Conversation.objects.filter(pk=conversation.pk).update(
         unread_count=0, last_read_at=now, last_read_by=user, updated_at=now
     )
-    conversation = _reloaded(conversation)
     publish(conversation.workspace_id, "conversation:updated", _conversation_payload(conversation))
     return conversation
 

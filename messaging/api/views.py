@@ -23,6 +23,9 @@ from messaging.api.serializers import (
     MessageCreateInputSerializer,
     MessageEnvelopeSerializer,
     MessageStatusInputSerializer,
+    conversation_payloads,
+    message_payload,
+    message_representation,
 )
 from messaging.models import Conversation, Message
 from whatshybrid.api.pagination import parse_limit
@@ -65,7 +68,15 @@ class ConversationViewSet(WorkspaceViewSet):
     role_requirements: ClassVar[dict] = {"destroy": MANAGER_ROLES, "read": ALL_ROLES}
 
     def narrow_queryset(self, queryset: QuerySet) -> QuerySet:
-        return queryset.select_related("contact", "assigned_to", "last_message").prefetch_related("labels")
+        if self.action == "list":
+            # Paging needs only the sort key; the page's objects are read as rows afterwards.
+            return queryset.only("id", "last_activity_at")
+        return queryset
+
+    def output(self, instance: Any, *, many: bool = False) -> Any:
+        if many:
+            return conversation_payloads([conversation.pk for conversation in instance])
+        return conversation_payloads([instance.pk])[0]
 
     def get_serializer_class(self) -> type:
         if self.action == "create":
@@ -107,7 +118,7 @@ class ConversationViewSet(WorkspaceViewSet):
             conversation=conversation, limit=limit, before=params.get("before"), after=params.get("after")
         )
         return {
-            "messages": ChatMessageSerializer(page.messages, many=True).data,
+            "messages": [message_representation(row) for row in page.messages],
             "limit": limit,
             "has_more_before": page.has_older,
             "has_more_after": page.has_newer,
@@ -165,7 +176,7 @@ class ConversationViewSet(WorkspaceViewSet):
             conversation=conversation, sender=sender, **serializer.validated_data
         )
         return Response(
-            {"message": ChatMessageSerializer(message).data},
+            {"message": message_payload(message)},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -196,7 +207,7 @@ class ConversationViewSet(WorkspaceViewSet):
         serializer = MessageStatusInputSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         message = services.message_status_update(message=message, **serializer.validated_data)
-        return Response({"message": ChatMessageSerializer(message).data})
+        return Response({"message": message_payload(message)})
 
     @extend_schema(
         methods=["put"],

@@ -528,3 +528,21 @@ def test_mark_read_resets_unread(api_client, workspace, user):
     conversation.refresh_from_db()
     assert conversation.last_read_by_id == user.pk
     assert Event.objects.filter(name="conversation:updated").last().payload == body
+
+
+def test_documented_shapes_match_what_is_served(api_client, workspace):
+    from messaging.api.serializers import ChatMessageSerializer, ConversationSerializer
+
+    conversation = conversation_factory(workspace=workspace)
+    message_factory(conversation=conversation)
+    served = api_client.get(detail(conversation)).json()
+    assert list(served["conversation"]) == list(ConversationSerializer().fields)
+    assert list(served["messages"][0]) == list(ChatMessageSerializer().fields)
+    assert list(served["conversation"]["last_message"]) == [
+        "id",
+        "direction",
+        "message_type",
+        "content",
+        "status",
+        "sent_at",
+    ]
