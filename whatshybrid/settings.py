@@ -268,6 +268,7 @@ SPECTACULAR_SETTINGS = {
         "ConversationStatusEnum": "messaging.models.Conversation.Status",
         "MessageStatusEnum": "messaging.models.Message.Status",
         "MessageDirectionEnum": "messaging.models.Message.Direction",
+        "ConversationPriorityEnum": "messaging.models.Conversation.Priority",
     },
 }
 
