@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User, Workspace
 from contacts.models import Contact
+from contacts.services import contact_get_or_create_by_phone
 from messaging.models import Conversation, Message
 from whatshybrid.api.errors import ApplicationError, Conflict
 from whatshybrid.realtime.publisher import publish
@@ -70,19 +71,13 @@ def conversation_open(
 
 @transaction.atomic
 def conversation_open_by_phone(*, workspace: Workspace, phone: str, name: str = "") -> tuple[Conversation, bool]:
-    """Finds or creates the contact for ``phone`` (normalized), then opens its conversation."""
-    from contacts import phones
-    from contacts import services as contact_services
-
+    """Finds or creates the contact for ``phone`` (any format the contacts app accepts), then opens
+    its conversation."""
     try:
-        normalized = phones.normalize_phone(phone, default_region=workspace.default_country or "BR")
+        contact, _created = contact_get_or_create_by_phone(workspace=workspace, phone=phone, name=name)
     except ValueError as exc:
-        raise ApplicationError(
-            f"phone: {exc}", code="VALIDATION_ERROR", errors={"phone": [str(exc) or "Invalid phone number."]}
-        )
-    contact, _created = contact_services.contact_get_or_create_by_phone(
-        workspace=workspace, phone=normalized, name=name
-    )
+        message = str(exc) or "Invalid phone number."
+        raise ApplicationError(f"phone: {message}", code="VALIDATION_ERROR", errors={"phone": [message]})
     return conversation_open(workspace=workspace, contact=contact)
 
 

@@ -546,3 +546,27 @@ def test_documented_shapes_match_what_is_served(api_client, workspace):
         "status",
         "sent_at",
     ]
+
+
+def test_open_by_phone_finds_or_creates_the_contact(api_client, workspace):
+    existing = contact_factory(workspace=workspace, name="Já existe", phone="+5511987654321")
+    same = api_client.post(LIST_URL, {"phone": "(11) 98765-4321"})
+    assert same.status_code == 201, same.content
+    assert same.json()["conversation"]["contact"]["id"] == str(existing.pk)
+    assert (
+        api_client.post(LIST_URL, {"phone": "5511987654321@c.us"}).json()["conversation"]["id"]
+        == same.json()["conversation"]["id"]
+    )
+
+    fresh = api_client.post(LIST_URL, {"phone": "+55 21 99876-5432", "name": "Nova"})
+    assert fresh.status_code == 201
+    contact = fresh.json()["conversation"]["contact"]
+    assert contact["name"] == "Nova" and contact["phone"] == "+5521998765432"
+    assert Event.objects.filter(workspace=workspace, name="contact:created").count() == 1
+
+
+@pytest.mark.parametrize("payload", [{"phone": "abc"}, {"phone": ""}, {"phone": 5511987654321}])
+def test_open_by_bad_phone_is_400(api_client, workspace, payload):
+    body = assert_json_error(api_client.post(LIST_URL, payload), 400, "VALIDATION_ERROR")
+    assert "phone" in body["errors"]
+    assert not Conversation.objects.exists()
