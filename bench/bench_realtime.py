@@ -6,7 +6,7 @@ workspace. We measure:
 
 1. one ``contact:created`` (a real ``POST /api/v1/contacts``: request, transaction, event log,
    fan-out) — time from the request until the last of the N clients has the event;
-2. a burst of 100 creates — every one of the 100 × N deliveries must arrive (0 lost), and the
+2. a burst of 100 creates (4 concurrent writers) — every one of the 100 × N deliveries must arrive (0 lost), and the
    second workspace's clients must receive nothing (0 cross-workspace).
 
 Baseline, in the same run: a raw ``websockets`` server process that keeps the same N sockets and
@@ -28,6 +28,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
@@ -36,6 +37,7 @@ import websockets
 from bench.common import ROOT, LiveServer, Result, free_port, higher_is_better, lower_is_better
 
 BURST = 100
+BURST_WRITERS = 4
 CONNECT_BATCH = 50
 PHASE_TIMEOUT = 120.0
 
@@ -221,8 +223,9 @@ async def _run_ours(server: LiveServer, clients: int) -> tuple[dict[str, float],
         started = time.perf_counter()
 
         def create_all() -> None:
-            for index, name in enumerate(markers):
-                _post_contact(server, token, name, 2 + index)
+            # A burst: several clients creating at once, as after an import or a sync.
+            with ThreadPoolExecutor(BURST_WRITERS) as pool:
+                list(pool.map(lambda item: _post_contact(server, token, item[1], 2 + item[0]), enumerate(markers)))
 
         await asyncio.to_thread(create_all)
         finished = [await fleet.wait_all(m, clients, PHASE_TIMEOUT) for m in markers]

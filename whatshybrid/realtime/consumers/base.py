@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -93,6 +94,15 @@ class WorkspaceStreamConsumer(AsyncWebsocketConsumer):
 
     identity: SocketIdentity | None = None
     last_seq = 0
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale DB connections in a thread hop before every handler; here every
+        # database touch already goes through database_sync_to_async (which does the same), and
+        # one hop per socket per event would cost more than the whole fan-out.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def start_stream(self, identity: SocketIdentity, *, resume_from: int | None = None) -> None:
         self.identity = identity
