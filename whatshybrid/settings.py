@@ -269,6 +269,9 @@ SPECTACULAR_SETTINGS = {
         "MessageStatusEnum": "messaging.models.Message.Status",
         "MessageDirectionEnum": "messaging.models.Message.Direction",
         "ConversationPriorityEnum": "messaging.models.Conversation.Priority",
+        "TaskStatusEnum": "tasks.models.Task.Status",
+        "TaskPriorityEnum": "tasks.models.Task.Priority",
+        "TaskTypeEnum": "tasks.models.Task.Type",
     },
 }
 

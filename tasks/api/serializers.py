@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import User
+from contacts.models import Contact
+from crm.models import Deal
+from messaging.api.serializers import MemberField
+from tasks.models import Task
+from tasks.selectors import parse_due, task_is_overdue
+from whatshybrid.api.serializers import StrictSerializer, WorkspaceRelatedField
+
+
+class TaskContactSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Contact
+        fields = ["id", "name", "phone"]
+        read_only_fields = fields
+
+
+class TaskDealSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Deal
+        fields = ["id", "title"]
+        read_only_fields = fields
+
+
+class TaskUserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "name", "email"]
+        read_only_fields = fields
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    """The task as every endpoint and event shows it.
+
+    ``due_date`` is ``YYYY-MM-DD`` for a task due some time on a day (``due_all_day`` true) and
+    an ISO 8601 date-time for one due at an instant.
+    """
+
+    due_date = serializers.SerializerMethodField()
+    due_all_day = serializers.SerializerMethodField()
+    is_overdue = serializers.SerializerMethodField()
+    contact_id = serializers.UUIDField(read_only=True, allow_null=True)
+    contact = TaskContactSerializer(read_only=True, allow_null=True)
+    deal_id = serializers.UUIDField(read_only=True, allow_null=True)
+    deal = TaskDealSerializer(read_only=True, allow_null=True)
+    assigned_to = serializers.UUIDField(source="assigned_to_id", read_only=True, allow_null=True)
+    assignee = TaskUserSerializer(source="assigned_to", read_only=True, allow_null=True)
+    created_by = serializers.UUIDField(source="created_by_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Task
+        fields = (
+            "id",
+            "title",
+            "description",
+            "type",
+            "priority",
+            "status",
+            "due_date",
+            "due_all_day",
+            "is_overdue",
+            "reminder_at",
+            "reminder_sent_at",
+            "completed_at",
+            "contact_id",
+            "contact",
+            "deal_id",
+            "deal",
+            "assigned_to",
+            "assignee",
+            "created_by",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_due_date(self, task: Task) -> str | None:
+        if task.due_at is not None:
+            return self.fields["created_at"].to_representation(task.due_at)
+        return task.due_day.isoformat() if task.due_day is not None else None
+
+    def get_due_all_day(self, task: Task) -> bool:
+        return task.due_day is not None
+
+    def get_is_overdue(self, task: Task) -> bool:
+        # One clock for the whole list, so every row is judged against the same instant.
+        now = self.context.setdefault("now", timezone.now())
+        return task_is_overdue(task, workspace=self.context.get("workspace") or task.workspace, now=now)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class DueField(serializers.Field):
+    """An ISO date (due that day, workspace timezone) or date-time (no offset: workspace wall time)."""
+
+    default_error_messages = {"invalid": "{message}", "date_time": "Must be a date-time, not a date."}
+
+    def __init__(self, *, allow_date: bool = True, **kwargs: Any) -> None:
+        self.allow_date = allow_date
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> datetime.date | datetime.datetime | None:
+        if data in (None, ""):
+            return None
+        try:
+            value = parse_due(data, workspace=self.context.get("workspace"))
+        except ValueError as exc:
+            self.fail("invalid", message=str(exc))
+        if not self.allow_date and not isinstance(value, datetime.datetime):
+            self.fail("date_time")
+        return value
+
+    def to_representation(self, value: Any) -> Any:
+        return value.isoformat() if value is not None else None
+
+
+class TaskInputSerializer(StrictSerializer):
+    """Create/update body (PUT is partial)."""
+
+    echo_fields = frozenset(TaskSerializer.Meta.fields)
+    title = serializers.CharField(max_length=300)
+    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True, allow_null=True)
+    type = serializers.ChoiceField(choices=Task.Type.choices, required=False)
+    priority = serializers.ChoiceField(choices=Task.Priority.choices, required=False)
+    status = serializers.ChoiceField(choices=Task.Status.choices, required=False)
+    due_date = DueField(required=False, allow_null=True)
+    reminder_at = DueField(allow_date=False, required=False, allow_null=True)
+    contact_id = WorkspaceRelatedField(Contact, required=False, allow_null=True)
+    deal_id = WorkspaceRelatedField(Deal, required=False, allow_null=True)
+    assigned_to = MemberField(required=False, allow_null=True)
+
+    def validate_description(self, value: str | None) -> str:
+        return value or ""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for name in ("contact", "deal"):
+            if f"{name}_id" in attrs:
+                attrs[name] = attrs.pop(f"{name}_id")
+        return attrs
