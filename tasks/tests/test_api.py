@@ -281,3 +281,37 @@ def test_due_range_uses_the_workspace_day(api_client, workspace):
     assert ids(api_client.get(f"{LIST_URL}?due_after=2030-01-16T00:00:00-03:00")) == {str(next_morning.pk)}
     # 00:00Z on the 15th is still the 14th in São Paulo; an unencoded "+" arrives as a space.
     assert ids(api_client.get(f"{LIST_URL}?due_before=2030-01-15T00:00:00+00:00")) == {str(day_before.pk)}
+
+
+def test_routes_answer_json_for_odd_requests(api_client, workspace):
+    task = task_factory(workspace=workspace)
+    assert_json_error(api_client.get(f"{LIST_URL}/not-a-uuid"), 404)
+    assert_json_error(api_client.post(f"{LIST_URL}/overdue", {}), 405)
+    assert_json_error(api_client.get(f"{detail(task)}/complete"), 405)
+    assert_json_error(api_client.generic("PUT", detail(task), "[1, 2]", content_type="application/json"), 400)
+    assert_json_error(api_client.generic("PUT", detail(task), "{oops", content_type="application/json"), 400)
+    task.refresh_from_db()
+    assert task.status == "pending"
+    # /complete takes no body, so whatever arrives is not read.
+    ignored = api_client.generic("POST", f"{detail(task)}/complete", "{oops", content_type="application/json")
+    assert ignored.json()["task"]["status"] == "completed"
+
+
+def test_idempotency_key_replays_a_create(api_client, workspace):
+    headers = {"HTTP_IDEMPOTENCY_KEY": "task-create-1"}
+    first = api_client.post(LIST_URL, {"title": "Uma vez"}, **headers)
+    second = api_client.post(LIST_URL, {"title": "Uma vez"}, **headers)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second["Idempotent-Replayed"] == "true"
+    assert first.json() == second.json()
+    assert Task.objects.filter(workspace=workspace).count() == 1
+
+
+def test_updated_since_returns_changed_tasks(api_client, workspace):
+    old = task_factory(workspace=workspace)
+    moment = timezone.now()
+    Task.objects.filter(pk=old.pk).update(updated_at=moment - datetime.timedelta(hours=1))
+    fresh = task_factory(workspace=workspace)
+    assert ids(api_client.get(f"{LIST_URL}?updated_since={moment.isoformat().replace('+00:00', 'Z')}")) == {
+        str(fresh.pk)
+    }

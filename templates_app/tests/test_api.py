@@ -258,3 +258,18 @@ def test_render_refuses_another_workspaces_contact(api_client, workspace, other_
     template = template_factory(workspace=workspace)
     error = assert_json_error(render(api_client, template, {"contact_id": str(theirs.pk)}), 400)
     assert "contact_id" in error["errors"]
+
+
+def test_routes_answer_json_for_odd_requests(api_client, workspace):
+    template = template_factory(workspace=workspace)
+    assert_json_error(api_client.get(f"{LIST_URL}/not-a-uuid"), 404)
+    assert_json_error(api_client.get(f"{detail(template)}/use"), 405)
+    assert_json_error(
+        api_client.generic("POST", f"{detail(template)}/render", "[1]", content_type="application/json"), 400
+    )
+    assert_json_error(api_client.generic("PUT", detail(template), "{x", content_type="application/json"), 400)
+    template.refresh_from_db()
+    assert template.usage_count == 0
+    # /use takes no body, so whatever arrives is not read.
+    ignored = api_client.generic("POST", f"{detail(template)}/use", "{x", content_type="application/json")
+    assert ignored.json()["template"]["usage_count"] == 1
