@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User, Workspace
@@ -261,8 +261,6 @@ def messages_for_export(
 
 def conversation_stats(*, workspace: Workspace) -> dict[str, Any]:
     """Counts by status and average first-response / resolution seconds, for dashboards."""
-    from django.db.models import Avg, Count
-
     by_status = dict(
         Conversation.objects.filter(workspace=workspace)
         .values_list("status")

@@ -12,7 +12,7 @@ from accounts.models import Membership, User
 from contacts.models import Contact
 from crm.models import Label
 from messaging.models import Conversation, Message
-from messaging.selectors import conversation_rows, message_row, parse_status
+from messaging.selectors import MESSAGE_COLUMNS, conversation_rows, message_row, parse_status
 from whatshybrid.api.serializers import StrictSerializer, WorkspaceRelatedField
 
 PREVIEW_LENGTH = 200
@@ -136,25 +136,7 @@ class ChatMessageSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Message
-        fields = [
-            "id",
-            "conversation_id",
-            "direction",
-            "message_type",
-            "content",
-            "media_url",
-            "status",
-            "error",
-            "external_id",
-            "client_message_id",
-            "sender_id",
-            "sent_at",
-            "delivered_at",
-            "read_at",
-            "failed_at",
-            "created_at",
-            "updated_at",
-        ]
+        fields = list(MESSAGE_COLUMNS)
         read_only_fields = fields
 
     def to_representation(self, instance: Any) -> dict[str, Any]:

@@ -51,6 +51,16 @@ MessagePageSerializer = inline_serializer(
 )
 
 
+def _receipt_schema(method: str, operation_id: str) -> Any:
+    """Schema of one method of the delivery-receipt routes (each needs its own operation id)."""
+    return extend_schema(
+        methods=[method],
+        request=MessageStatusInputSerializer,
+        responses={200: MessageEnvelopeSerializer},
+        operation_id=operation_id,
+    )
+
+
 @extend_schema_view(
     update=extend_schema(responses={200: ConversationObjectSerializer}),
     partial_update=extend_schema(responses={200: ConversationObjectSerializer}),
@@ -180,18 +190,8 @@ class ConversationViewSet(WorkspaceViewSet):
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
-    @extend_schema(
-        methods=["put"],
-        request=MessageStatusInputSerializer,
-        responses={200: MessageEnvelopeSerializer},
-        operation_id="conversations_message_status_update",
-    )
-    @extend_schema(
-        methods=["patch"],
-        request=MessageStatusInputSerializer,
-        responses={200: MessageEnvelopeSerializer},
-        operation_id="conversations_message_status_partial_update",
-    )
+    @_receipt_schema("put", "conversations_message_status_update")
+    @_receipt_schema("patch", "conversations_message_status_partial_update")
     @action(
         detail=True,
         methods=["put", "patch"],
@@ -209,18 +209,8 @@ class ConversationViewSet(WorkspaceViewSet):
         message = services.message_status_update(message=message, **serializer.validated_data)
         return Response({"message": message_payload(message)})
 
-    @extend_schema(
-        methods=["put"],
-        request=MessageStatusInputSerializer,
-        responses={200: MessageEnvelopeSerializer},
-        operation_id="conversations_message_status_put",
-    )
-    @extend_schema(
-        methods=["post"],
-        request=MessageStatusInputSerializer,
-        responses={200: MessageEnvelopeSerializer},
-        operation_id="conversations_message_status_post",
-    )
+    @_receipt_schema("put", "conversations_message_status_put")
+    @_receipt_schema("post", "conversations_message_status_post")
     @action(
         detail=True,
         methods=["put", "post"],

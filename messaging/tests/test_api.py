@@ -103,7 +103,7 @@ def test_list_cursor_paging_visits_every_row_once(api_client, workspace):
 
 def test_list_filters(api_client, workspace, make_member):
     agent = make_member(workspace, name="Agente")
-    label = Label.objects.create(workspace=workspace, name="VIP")
+    label = Label.objects.create(workspace=workspace, name="Atacadista")
     maria = conversation_factory(workspace=workspace, name="Maria Silva", phone="+5511911112222")
     joao = conversation_factory(workspace=workspace, name="João", phone="+5511933334444")
     ana = conversation_factory(workspace=workspace, name="Ana")
@@ -126,7 +126,7 @@ def test_list_filters(api_client, workspace, make_member):
     assert ids("tag=urgente") == {str(maria.pk)}
     assert ids("tag=urg") == set()  # whole tags only
     assert ids(f"label={label.pk}") == {str(joao.pk)}
-    assert ids("label=vip") == {str(joao.pk)}
+    assert ids("label=atacadista") == {str(joao.pk)}
     assert ids(f"contact_id={ana.contact_id}") == {str(ana.pk)}
     assert ids("q=silva") == {str(maria.pk)}
     assert ids("q=33334444") == {str(joao.pk)}
@@ -161,7 +161,7 @@ def test_assigned_to_me(api_client, workspace, user):
 
 def test_list_query_count_is_constant(api_client, workspace, make_member):
     agent = make_member(workspace)
-    label = Label.objects.create(workspace=workspace, name="Quente")
+    label = Label.objects.create(workspace=workspace, name="Morno-teste")
 
     def full_conversation() -> None:
         conversation = conversation_factory(workspace=workspace)
@@ -177,7 +177,7 @@ def test_list_query_count_is_constant(api_client, workspace, make_member):
         body = api_client.get(f"{LIST_URL}?limit=50").json()
     assert len(body["conversations"]) == 7
     assert all(
-        row["labels"] == [{"id": str(label.pk), "name": "Quente", "color": label.color}]
+        row["labels"] == [{"id": str(label.pk), "name": "Morno-teste", "color": label.color}]
         for row in body["conversations"]
     )
     assert len(small.captured_queries) == len(large.captured_queries)

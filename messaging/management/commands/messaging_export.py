@@ -12,44 +12,24 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from accounts.models import Workspace
-from messaging.selectors import messages_for_export
+from messaging.selectors import MESSAGE_COLUMNS, message_row, messages_for_export
 
-COLUMNS = [
-    "id",
-    "conversation_id",
-    "contact_id",
-    "contact_phone",
-    "contact_name",
-    "direction",
-    "message_type",
-    "content",
-    "media_url",
-    "status",
-    "error",
-    "external_id",
-    "client_message_id",
-    "sender_id",
-    "sent_at",
-    "delivered_at",
-    "read_at",
-    "failed_at",
-]
+CONTACT_COLUMNS = ["contact_id", "contact_phone", "contact_name"]
+COLUMNS = [*MESSAGE_COLUMNS[:2], *CONTACT_COLUMNS, *MESSAGE_COLUMNS[2:]]
 CHUNK = 2000
 
 
 def _row(message: Any) -> dict[str, Any]:
     contact = message.conversation.contact
     values = {
-        "id": message.pk,
-        "conversation_id": message.conversation_id,
+        **message_row(message),
         "contact_id": contact.pk,
         "contact_phone": contact.phone,
         "contact_name": contact.name,
-        **{name: getattr(message, name) for name in COLUMNS[5:]},
     }
     return {
         key: (value.isoformat() if hasattr(value, "isoformat") else "" if value is None else str(value))
-        for key, value in values.items()
+        for key, value in ((column, values[column]) for column in COLUMNS)
     }
 
 
