@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -14,6 +16,16 @@ from accounts.models import Membership, User, Workspace
 from accounts.services import session_start, workspace_create
 
 _counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_sqlite_test_sidecars() -> Iterator[None]:
+    # Django deletes the file-backed SQLite test database but not its WAL/SHM companions.
+    yield
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if settings.DATABASE_IS_SQLITE and name and not Path(name).exists():
+        for suffix in ("-wal", "-shm"):
+            Path(f"{name}{suffix}").unlink(missing_ok=True)
 
 
 @pytest.fixture(autouse=True)
