@@ -1,1 +1,11 @@
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from crm.api.views import DealViewSet, LabelViewSet, PipelineView, StageViewSet
+
+router = SimpleRouter(trailing_slash="")
+router.register("crm/pipeline/stages", StageViewSet, basename="crm-stage")
+router.register("crm/deals", DealViewSet, basename="crm-deal")
+router.register("crm/labels", LabelViewSet, basename="crm-label")
+
+urlpatterns = [path("crm/pipeline", PipelineView.as_view(), name="crm-pipeline"), *router.urls]

@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+import decimal
+import re
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts.models import User
+from contacts import fields as contact_rules
+from contacts.models import Contact
+from crm import selectors
+from crm.models import Deal, DealActivity, Label, PipelineStage
+from whatshybrid.api.errors import ApplicationError
+from whatshybrid.api.serializers import StrictSerializer, WorkspaceRelatedField
+
+_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+_CURRENCY = re.compile(r"^[A-Za-z]{3}$")
+
+
+class ColorField(serializers.CharField):
+    """A hex colour (#rgb or #rrggbb), stored lower-case."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=7, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not _COLOR.match(value):
+            raise serializers.ValidationError("Must be a hex colour like #3b82f6.", code="invalid")
+        return value.lower()
+
+
+def _workspace_lookup(serializer: serializers.Serializer, resolve: Any, value: Any, field: str) -> Any:
+    """Runs a selector's resolver, turning its ApplicationError into this field's error."""
+    try:
+        return resolve(workspace=serializer.context["workspace"], value=value, field=field)
+    except ApplicationError as exc:
+        raise serializers.ValidationError(exc.errors[field][0]) from None
+
+
+def _clean(rule: Any, value: Any) -> Any:
+    try:
+        return rule(value)
+    except contact_rules.FieldError as exc:
+        raise serializers.ValidationError(str(exc), code=exc.code) from None
+
+
+# --- labels ---------------------------------------------------------------------------------
+class LabelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Label
+        fields = ("id", "name", "color", "description", "created_at", "updated_at")
+        read_only_fields = fields
+
+
+class LabelInputSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=60)
+    color = ColorField(required=False)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class LabelRefSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    color = serializers.CharField()
+
+
+class LabelRefField(WorkspaceRelatedField):
+    """A label id of the workspace; a ``{id, ...}`` object read from the API is accepted too."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = data.get("id")
+        if not isinstance(data, str):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+# --- stages ---------------------------------------------------------------------------------
+class StageSerializer(serializers.ModelSerializer):
+    deal_count = serializers.IntegerField(read_only=True)
+    total_value = serializers.DecimalField(max_digits=20, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = PipelineStage
+        fields = (
+            "id",
+            "name",
+            "color",
+            "position",
+            "probability",
+            "is_won",
+            "is_lost",
+            "deal_count",
+            "total_value",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+
+class StageInputSerializer(StrictSerializer):
+    echo_fields = frozenset({"deal_count", "total_value"})
+    name = serializers.CharField(max_length=80)
+    color = ColorField(required=False)
+    position = serializers.IntegerField(min_value=0, max_value=10_000, required=False)
+    probability = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    is_won = serializers.BooleanField(required=False)
+    is_lost = serializers.BooleanField(required=False)
+
+
+class StageReorderSerializer(StrictSerializer):
+    stage_ids = serializers.ListField(
+        child=serializers.UUIDField(), allow_empty=False, max_length=500, help_text="Stage ids in the new order."
+    )
+
+
+# --- deals ----------------------------------------------------------------------------------
+class DealContactSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Contact
+        fields = ("id", "name", "phone")
+        read_only_fields = fields
+
+
+class DealListSerializer(serializers.ListSerializer):
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        deals = list(data.all() if hasattr(data, "all") else data)
+        selectors.attach_deal_labels(deals)
+        return [self.child.to_representation(deal) for deal in deals]
+
+
+class DealSerializer(serializers.ModelSerializer):
+    """The deal as every endpoint and event shows it; ``value`` is a decimal string."""
+
+    contact_id = serializers.UUIDField(read_only=True)
+    contact = DealContactSerializer(read_only=True)
+    stage = serializers.UUIDField(source="stage_id", read_only=True, help_text="The stage id.")
+    stage_id = serializers.UUIDField(read_only=True)
+    stage_name = serializers.CharField(source="stage.name", read_only=True)
+    assigned_to = serializers.UUIDField(source="assigned_to_id", read_only=True, allow_null=True)
+    labels = LabelRefSerializer(source="_label_rows", many=True, read_only=True)
+    value = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = Deal
+        fields = (
+            "id",
+            "contact_id",
+            "contact",
+            "title",
+            "description",
+            "value",
+            "currency",
+            "stage",
+            "stage_id",
+            "stage_name",
+            "status",
+            "probability",
+            "expected_close_date",
+            "assigned_to",
+            "tags",
+            "custom_fields",
+            "labels",
+            "won_at",
+            "lost_at",
+            "lost_reason",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+        list_serializer_class = DealListSerializer
+
+    def to_representation(self, deal: Deal) -> dict[str, Any]:
+        if not hasattr(deal, "_label_rows"):
+            selectors.attach_deal_labels([deal])
+        return super().to_representation(deal)
+
+
+class LenientDateField(serializers.DateField):
+    """An ISO date; a date-time (what JavaScript's toISOString sends) keeps its date part."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > 10 and value[10] in "T ":
+            value = value[:10]
+        return super().to_internal_value(value)
+
+
+class MemberField(serializers.PrimaryKeyRelatedField):
+    """A user id that must be a member of the request's workspace."""
+
+    def get_queryset(self) -> Any:
+        return User.objects.filter(memberships__workspace=self.context.get("workspace"))
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            raise serializers.ValidationError("Not a member of this workspace.", code="not_member") from None
+        except Exception:
+            raise serializers.ValidationError("Must be a user id.", code="invalid") from None
+
+
+class DealInputSerializer(StrictSerializer):
+    echo_fields = frozenset({"contact", "stage_id", "stage_name", "won_at", "lost_at"})
+    contact_id = WorkspaceRelatedField(Contact, help_text="A contact of this workspace.")
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=20_000, required=False, allow_blank=True, allow_null=True)
+    value = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=decimal.Decimal("0"),
+        rounding=decimal.ROUND_HALF_UP,
+        required=False,
+        help_text="A decimal (string or number), rounded to cents.",
+    )
+    currency = serializers.CharField(required=False, help_text="ISO 4217 code; default: the workspace currency.")
+    stage = serializers.CharField(
+        required=False, help_text="A stage id of this workspace, or a stage name when exactly one stage has it."
+    )
+    status = serializers.ChoiceField(choices=Deal.Status.choices, required=False)
+    probability = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    expected_close_date = LenientDateField(required=False, allow_null=True)
+    assigned_to = MemberField(queryset=User.objects.none(), required=False, allow_null=True)
+    tags = serializers.JSONField(required=False, allow_null=True)
+    custom_fields = serializers.JSONField(required=False, allow_null=True)
+    labels = serializers.ListField(
+        child=LabelRefField(Label), required=False, max_length=100, help_text="Label ids of this workspace."
+    )
+    lost_reason = serializers.CharField(max_length=500, required=False, allow_blank=True, allow_null=True)
+
+    def validate_description(self, value: Any) -> str:
+        return value or ""
+
+    def validate_lost_reason(self, value: Any) -> str:
+        return value or ""
+
+    def validate_currency(self, value: str) -> str:
+        if not _CURRENCY.match(value):
+            raise serializers.ValidationError("Must be a 3-letter ISO 4217 code such as BRL.")
+        return value.upper()
+
+    def validate_stage(self, value: str) -> PipelineStage:
+        return _workspace_lookup(self, selectors.stage_resolve, value, "stage")
+
+    def validate_tags(self, value: Any) -> list[str]:
+        return _clean(contact_rules.clean_tags, value)
+
+    def validate_custom_fields(self, value: Any) -> dict[str, Any]:
+        return _clean(contact_rules.clean_custom_fields, value)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "contact_id" in attrs:
+            attrs["contact"] = attrs.pop("contact_id")
+        return attrs
+
+
+class DealActivitySerializer(serializers.ModelSerializer):
+    actor = serializers.UUIDField(source="actor_id", read_only=True, allow_null=True)
+    from_stage = serializers.UUIDField(source="from_stage_id", read_only=True, allow_null=True)
+    to_stage = serializers.UUIDField(source="to_stage_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = DealActivity
+        fields = ("id", "kind", "actor", "from_stage", "to_stage", "from_status", "to_status", "data", "created_at")
+        read_only_fields = fields

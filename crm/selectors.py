@@ -1,0 +1,149 @@
+"""CRM reads: the pipeline board, deal filters and the timeline."""
+
+from __future__ import annotations
+
+import decimal
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, Lower
+
+from accounts.models import Membership, Workspace
+from crm.models import Deal, DealActivity, Label, PipelineStage
+from whatshybrid.api.errors import ApplicationError
+
+ACTIVITY_LIMIT = 50
+
+
+def _invalid(name: str, message: str) -> ApplicationError:
+    return ApplicationError(f"{name}: {message}", code="VALIDATION_ERROR", errors={name: [message]})
+
+
+def stage_list(*, workspace: Workspace) -> QuerySet:
+    """Stages in position order, each with its deal count and total value (one grouped query)."""
+    return with_totals(PipelineStage.objects.filter(workspace=workspace))
+
+
+def with_totals(queryset: QuerySet) -> QuerySet:
+    return queryset.annotate(
+        deal_count=Count("deals"),
+        total_value=Coalesce(
+            Sum("deals__value"),
+            Value(decimal.Decimal("0")),
+            output_field=DecimalField(max_digits=20, decimal_places=2),
+        ),
+    ).order_by("position", "id")
+
+
+def stage_resolve(*, workspace: Workspace, value: Any, field: str = "stage") -> PipelineStage:
+    """A stage of the workspace by id, or by name when exactly one stage has it (any case)."""
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid(field, "Must be a stage id or name.")
+    stages = PipelineStage.objects.filter(workspace=workspace)
+    try:
+        stage = stages.filter(pk=uuid.UUID(value)).first()
+    except ValueError:
+        matches = list(stages.annotate(lname=Lower("name")).filter(lname=value.strip().lower())[:2])
+        if len(matches) > 1:
+            raise _invalid(field, f"Several stages are named {value!r}; use the stage id.") from None
+        stage = matches[0] if matches else None
+    if stage is None:
+        raise _invalid(field, f"Stage {value!r} not found.")
+    return stage
+
+
+def label_resolve(*, workspace: Workspace, value: Any, field: str = "label") -> Label:
+    """A label of the workspace by id or (case-insensitive, unique) name."""
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid(field, "Must be a label id or name.")
+    labels = Label.objects.filter(workspace=workspace)
+    try:
+        label = labels.filter(pk=uuid.UUID(value)).first()
+    except ValueError:
+        label = labels.annotate(lname=Lower("name")).filter(lname=value.strip().lower()).first()
+    if label is None:
+        raise _invalid(field, f"Label {value!r} not found.")
+    return label
+
+
+def _uuid(name: str, raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise _invalid(name, "Must be a UUID.") from None
+
+
+def _decimal(name: str, raw: str) -> decimal.Decimal:
+    try:
+        number = decimal.Decimal(raw)
+    except decimal.InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        raise _invalid(name, "Must be a number.")
+    return number
+
+
+def deal_filter(queryset: QuerySet, *, params: Any, workspace: Workspace, user: Any = None) -> QuerySet:
+    """Applies the deal list's query filters; a malformed value is a 400 naming the parameter."""
+    if raw := params.get("stage"):
+        queryset = queryset.filter(stage=stage_resolve(workspace=workspace, value=raw))
+    if raw := params.get("status"):
+        if raw not in Deal.Status.values:
+            raise _invalid("status", f"Must be one of {', '.join(Deal.Status.values)}.")
+        queryset = queryset.filter(status=raw)
+    if raw := params.get("contact") or params.get("contact_id"):
+        queryset = queryset.filter(contact_id=_uuid("contact", raw))
+    if raw := params.get("assigned_to"):
+        if raw == "none":
+            queryset = queryset.filter(assigned_to__isnull=True)
+        elif raw == "me":
+            queryset = queryset.filter(assigned_to=user)
+        else:
+            queryset = queryset.filter(assigned_to_id=_uuid("assigned_to", raw))
+    if raw := params.get("label"):
+        queryset = queryset.filter(labels=label_resolve(workspace=workspace, value=raw))
+    for name, lookup in (
+        ("value_min", "value__gte"),
+        ("min_value", "value__gte"),
+        ("value_max", "value__lte"),
+        ("max_value", "value__lte"),
+    ):
+        if raw := params.get(name):
+            queryset = queryset.filter(**{lookup: _decimal(name, raw)})
+    if text := (params.get("q") or params.get("search") or "").strip():
+        queryset = queryset.filter(
+            Q(title__icontains=text) | Q(description__icontains=text) | Q(contact__name__icontains=text)
+        )
+    return queryset
+
+
+def deal_list_prefetch(queryset: QuerySet) -> list[Deal]:
+    """Deals with their contact, stage and labels loaded in a fixed number of queries."""
+    deals = list(queryset.select_related("contact", "stage"))
+    attach_deal_labels(deals)
+    return deals
+
+
+def attach_deal_labels(deals: Iterable[Deal]) -> None:
+    """Loads the labels of all ``deals`` in one query."""
+    deals = list(deals)
+    by_deal: dict[Any, list[dict[str, Any]]] = {deal.pk: [] for deal in deals}
+    if by_deal:
+        links = Deal.labels.through.objects.filter(deal_id__in=list(by_deal)).order_by("label__name")
+        for deal_id, label_id, name, color in links.values_list("deal_id", "label_id", "label__name", "label__color"):
+            by_deal[deal_id].append({"id": str(label_id), "name": name, "color": color})
+    for deal in deals:
+        deal._label_rows = by_deal[deal.pk]
+
+
+def deal_activities(*, deal: Deal) -> QuerySet:
+    """The deal's most recent timeline entries, newest first."""
+    return DealActivity.objects.filter(workspace_id=deal.workspace_id, deal=deal).select_related("actor")[
+        :ACTIVITY_LIMIT
+    ]
+
+
+def is_member(*, workspace: Workspace, user_id: Any) -> bool:
+    return Membership.objects.filter(workspace=workspace, user_id=user_id).exists()
