@@ -228,19 +228,20 @@ def message_page(
     *, conversation: Conversation, limit: int, before: str | None = None, after: str | None = None
 ) -> MessagePage:
     """``limit`` messages, oldest first: the newest ones, those just ``before`` a cursor, or those
-    just ``after`` it. Each is one index range scan on (conversation, sent_at, id)."""
+    just ``after`` it. Each is one index range scan on (conversation, sent_at, id): the plain
+    ``sent_at`` bound is what lets the planner seek instead of filtering from the newest row."""
     if before and after:
         raise InvalidFilter("Pass before or after, not both.", errors={"before": ["Not with after."]})
     base = Message.objects.filter(conversation=conversation)
     if after:
         moment, pk = _decode_cursor("after", after, conversation)
-        newer = base.filter(Q(sent_at__gt=moment) | Q(sent_at=moment, id__gt=pk)).order_by("sent_at", "id")
+        newer = base.filter(Q(sent_at__gte=moment), Q(sent_at__gt=moment) | Q(id__gt=pk)).order_by("sent_at", "id")
         rows = list(newer.values(*MESSAGE_COLUMNS)[: limit + 1])
         return MessagePage(messages=rows[:limit], has_older=True, has_newer=len(rows) > limit)
     older = base.order_by("-sent_at", "-id")
     if before:
         moment, pk = _decode_cursor("before", before, conversation)
-        older = older.filter(Q(sent_at__lt=moment) | Q(sent_at=moment, id__lt=pk))
+        older = older.filter(Q(sent_at__lte=moment), Q(sent_at__lt=moment) | Q(id__lt=pk))
     rows = list(older.values(*MESSAGE_COLUMNS)[: limit + 1])
     page = rows[:limit]
     page.reverse()
