@@ -275,7 +275,7 @@ class ConversationUpdateInputSerializer(StrictSerializer):
     tags = TagListField(required=False, max_length=50)
     label_ids = serializers.ListField(child=WorkspaceRelatedField(Label), required=False, max_length=100)
     snoozed_until = serializers.DateTimeField(required=False, allow_null=True)
-    echo_fields = frozenset(ConversationSerializer.Meta.fields) - {"labels"}
+    echo_fields = frozenset(ConversationSerializer.Meta.fields)  # a GET object sent back: extras ignored
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "label_ids" in attrs:

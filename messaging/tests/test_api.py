@@ -420,7 +420,6 @@ def test_update_echoes_read_only_fields_and_publishes(api_client, workspace, mak
         "priority": "high",
         "snoozed_until": snooze,
     }
-    payload.pop("labels")
     response = api_client.put(detail(conversation), payload)
     assert response.status_code == 200, response.content
     updated = response.json()["conversation"]
