@@ -178,6 +178,22 @@ class DealSerializer(serializers.ModelSerializer):
         return super().to_representation(deal)
 
 
+class MoneyField(serializers.DecimalField):
+    """A non-negative amount; extra decimals are rounded to cents (half up) instead of refused."""
+
+    CENT = decimal.Decimal("0.01")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_digits=14, decimal_places=2, min_value=decimal.Decimal("0"), **kwargs)
+
+    def validate_precision(self, value: decimal.Decimal) -> decimal.Decimal:
+        try:
+            value = value.quantize(self.CENT, rounding=decimal.ROUND_HALF_UP)
+        except decimal.InvalidOperation:
+            self.fail("max_digits", max_digits=self.max_digits)
+        return super().validate_precision(value)
+
+
 class LenientDateField(serializers.DateField):
     """An ISO date; a date-time (what JavaScript's toISOString sends) keeps its date part."""
 
@@ -207,14 +223,7 @@ class DealInputSerializer(StrictSerializer):
     contact_id = WorkspaceRelatedField(Contact, help_text="A contact of this workspace.")
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=20_000, required=False, allow_blank=True, allow_null=True)
-    value = serializers.DecimalField(
-        max_digits=14,
-        decimal_places=2,
-        min_value=decimal.Decimal("0"),
-        rounding=decimal.ROUND_HALF_UP,
-        required=False,
-        help_text="A decimal (string or number), rounded to cents.",
-    )
+    value = MoneyField(required=False, help_text="A decimal (string or number), rounded to cents.")
     currency = serializers.CharField(required=False, help_text="ISO 4217 code; default: the workspace currency.")
     stage = serializers.CharField(
         required=False, help_text="A stage id of this workspace, or a stage name when exactly one stage has it."
