@@ -272,6 +272,8 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "tasks.models.Task.Status",
         "TaskPriorityEnum": "tasks.models.Task.Priority",
         "TaskTypeEnum": "tasks.models.Task.Type",
+        "DealStatusEnum": "crm.models.Deal.Status",
+        "DealActivityKindEnum": "crm.models.DealActivity.Kind",
     },
 }
 

@@ -40,10 +40,11 @@ DealDetailSerializer = inline_serializer(
 LabelObjectSerializer = inline_serializer(name="LabelObject", fields={"label": LabelSerializer()})
 
 
-@extend_schema(tags=["crm"], responses={200: StageListSerializer}, operation_id="crm_pipeline")
+@extend_schema(tags=["crm"])
 class PipelineView(WorkspaceAPIView):
     """The pipeline board: every stage in position order with its deal count and total value."""
 
+    @extend_schema(responses={200: StageListSerializer}, operation_id="crm_pipeline")
     def get(self, request: Request) -> Response:
         stages = selectors.stage_list(workspace=request.workspace)
         return Response({"stages": StageSerializer(stages, many=True).data})
@@ -64,6 +65,10 @@ class StageViewSet(WorkspaceViewSet):
     object_name = "stage"
     serializer_class = StageSerializer
     input_serializer_class = StageInputSerializer
+
+    @extend_schema(operation_id="crm_stages_list")
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
 
     def narrow_queryset(self, queryset: Any) -> Any:
         return selectors.with_totals(queryset)
@@ -121,6 +126,10 @@ class DealViewSet(WorkspaceViewSet):
     input_serializer_class = DealInputSerializer
     filter_backends: ClassVar[list] = [DealFilterBackend]
 
+    @extend_schema(operation_id="crm_deals_list")
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
     def narrow_queryset(self, queryset: Any) -> Any:
         return queryset.select_related("contact", "stage")
 
@@ -156,6 +165,10 @@ class LabelViewSet(WorkspaceViewSet):
     object_name = "label"
     serializer_class = LabelSerializer
     input_serializer_class = LabelInputSerializer
+
+    @extend_schema(operation_id="crm_labels_list")
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
 
     def perform_create(self, data: dict[str, Any]) -> Label:
         return services.label_create(workspace=self.request.workspace, **data)
