@@ -97,6 +97,7 @@ ROUTES: dict[str, Route] = {
     # --- crm (issue 6)
     "api/v1/crm/pipeline": Route(SINGLETON, resource="stage"),
     "api/v1/crm/pipeline/stages": Route(COLLECTION, resource="stage"),
+    "api/v1/crm/pipeline/stages/reorder": Route(SINGLETON),
     "api/v1/crm/pipeline/stages/{pk}": Route(DETAIL, params={"pk": "stage"}),
     "api/v1/crm/deals": Route(COLLECTION, resource="deal", search_params=("q",)),
     "api/v1/crm/deals/{pk}": Route(DETAIL, params={"pk": "deal"}),

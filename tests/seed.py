@@ -267,7 +267,7 @@ RESOURCE_MODELS: dict[str, str] = {
     "import_job": "contacts.ContactImport",
     "contact": "contacts.Contact",
     "label": "crm.Label",
-    "stage": "crm.Stage",
+    "stage": "crm.PipelineStage",
     "deal": "crm.Deal",
     "task": "tasks.Task",
     "template": "templates_app.MessageTemplate",
