@@ -59,7 +59,7 @@ def test_admin_created_workspace_gets_its_defaults(operator):
     workspace = Workspace.objects.get(name="Via admin")
     assert seen == [workspace.pk]
     assert workspace.plan == "pro" and workspace.default_country == "PT"
-    assert Label.objects.filter(workspace=workspace).count() == 1
+    assert Label.objects.filter(workspace=workspace, name="Default").exists()
 
 
 def test_admin_edit_replaces_settings_and_keeps_credits(operator, workspace):
