@@ -149,6 +149,11 @@ def task_filter(queryset: QuerySet[Task], *, params: Any, workspace: Workspace, 
     return queryset
 
 
+def task_with_related(queryset: QuerySet[Task]) -> QuerySet[Task]:
+    """Loads what the task object shows in the same query."""
+    return queryset.select_related("contact", "deal", "assigned_to")
+
+
 def task_overdue_list(queryset: QuerySet[Task], *, workspace: Workspace) -> QuerySet[Task]:
     return queryset.filter(overdue_condition(workspace))
 

@@ -92,15 +92,12 @@ def normalize_values(raw: Any) -> dict[str, str]:
     return values
 
 
-def contact_values(contact: Any) -> dict[str, str]:
-    """The contact's fields under every placeholder name, plus its custom fields by key."""
-    values = {
+def _custom_values(contact: Any) -> dict[str, str]:
+    return {
         str(key).strip().lower(): str(value)
         for key, value in (contact.custom_fields or {}).items()
         if isinstance(value, str | int | float) and not isinstance(value, bool)
     }
-    values.update({name: reader(contact) or "" for name, reader in CONTACT_FIELDS.items()})
-    return {name: value for name, value in values.items() if value != ""}
 
 
 @dataclass
@@ -123,22 +120,33 @@ def render(content: str, *, declared: list[dict[str, Any]], values: Mapping[str,
     that ends up empty is an error naming it. An undeclared placeholder with no value is left as
     written and reported in ``unresolved``.
     """
-    known = {**(contact_values(contact) if contact is not None else {}), **values}
-    for spec in declared:
-        if not known.get(spec["name"].lower()):
-            known[spec["name"].lower()] = spec["default"]
-    missing = [spec["name"] for spec in declared if spec["required"] and not known[spec["name"].lower()]]
+    defaults = {spec["name"].lower(): spec["default"] for spec in declared}
+    custom = _custom_values(contact) if contact is not None else {}
+    resolved: dict[str, str | None] = {}
+
+    def resolve(key: str) -> str | None:
+        """The value for a lower-cased name; None when there is none and it is undeclared."""
+        if key not in resolved:
+            value = values.get(key)
+            if not value and contact is not None:
+                reader = CONTACT_FIELDS.get(key)
+                value = (reader(contact) if reader else custom.get(key)) or value
+            resolved[key] = value or defaults.get(key, value)
+        return resolved[key]
+
+    missing = [spec["name"] for spec in declared if spec["required"] and not resolve(spec["name"].lower())]
     if missing:
         raise MissingVariables(missing)
     result = Rendered(text="")
 
     def substitute(match: re.Match[str]) -> str:
-        key = match.group(1).lower()
-        if key in known:
-            result.used[match.group(1)] = known[key]
-            return known[key]
-        if match.group(1) not in result.unresolved:
-            result.unresolved.append(match.group(1))
+        name = match.group(1)
+        value = resolve(name.lower())
+        if value is not None:
+            result.used[name] = value
+            return value
+        if name not in result.unresolved:
+            result.unresolved.append(name)
         return match.group(0)
 
     result.text = PLACEHOLDER.sub(substitute, content)

@@ -35,7 +35,7 @@ class TaskViewSet(WorkspaceViewSet):
     filter_backends: ClassVar[list] = [TaskFilterBackend]
 
     def narrow_queryset(self, queryset: QuerySet) -> QuerySet:
-        return queryset.select_related("contact", "deal", "assigned_to")
+        return selectors.task_with_related(queryset)
 
     @extend_schema(operation_id="tasks_list")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
