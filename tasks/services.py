@@ -94,7 +94,7 @@ def task_create(*, workspace: Workspace, created_by: Any = None, **fields: Any) 
 @transaction.atomic
 def task_update(*, task: Task, data: dict[str, Any]) -> Task:
     """Partial update; moving to completed stamps ``completed_at`` and also emits task:completed."""
-    task = Task.objects.select_for_update().select_related("workspace").get(pk=task.pk)
+    task = Task.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=task.pk)
     was_completed = task.status == Task.Status.COMPLETED
     changed = _apply(task, data, timezone.now())
     task.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
@@ -111,7 +111,7 @@ def task_update(*, task: Task, data: dict[str, Any]) -> Task:
 def task_complete(*, task: Task) -> Task:
     """Marks the task completed. Idempotent: the row lock makes concurrent calls take turns, and
     only the first stamps ``completed_at`` and emits task:completed."""
-    task = Task.objects.select_for_update().select_related("workspace").get(pk=task.pk)
+    task = Task.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=task.pk)
     if task.status == Task.Status.COMPLETED:
         return task
     task.status, task.completed_at = Task.Status.COMPLETED, timezone.now()

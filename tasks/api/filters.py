@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
 
@@ -19,8 +20,19 @@ QUERY_PARAMETERS = (
     ("due_before", "ISO date (to the end of that local day) or date-time; inclusive."),
     ("overdue", "true: only overdue tasks; false: only the others."),
     ("q", "Text in title or description (alias: search)."),
+)
+PAGING_PARAMETERS = (
+    ("limit", "Page size (clamped to the endpoint's maximum)."),
+    ("cursor", "Opaque cursor from `next_cursor`."),
+    ("page", "Page number (original backend's offset paging)."),
     ("updated_since", "ISO 8601 date-time: tasks changed since (for resync)."),
 )
+
+
+def schema_parameters(*, with_paging: bool = False) -> list[OpenApiParameter]:
+    """The list filters for the OpenAPI schema (the base schema adds paging to ``list`` only)."""
+    pairs = QUERY_PARAMETERS + (PAGING_PARAMETERS if with_paging else ())
+    return [OpenApiParameter(name, str, description=text) for name, text in pairs]
 
 
 class TaskFilterBackend(BaseFilterBackend):
@@ -30,9 +42,3 @@ class TaskFilterBackend(BaseFilterBackend):
         if getattr(view, "action", None) not in ("list", "overdue"):
             return queryset
         return task_filter(queryset, params=request.query_params, workspace=request.workspace, user=request.user)
-
-    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        return [
-            {"name": name, "required": False, "in": "query", "description": text, "schema": {"type": "string"}}
-            for name, text in QUERY_PARAMETERS
-        ]

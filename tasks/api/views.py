@@ -4,17 +4,27 @@ from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tasks import selectors, services
-from tasks.api.filters import TaskFilterBackend
+from tasks.api.filters import TaskFilterBackend, schema_parameters
 from tasks.api.serializers import TaskInputSerializer, TaskSerializer
 from tasks.models import Task
 from whatshybrid.api.views import WorkspaceViewSet
 
 TaskObjectSerializer = inline_serializer(name="TaskObject", fields={"task": TaskSerializer()})
+TaskPageSerializer = inline_serializer(
+    name="TaskPage",
+    fields={
+        "tasks": TaskSerializer(many=True),
+        "limit": serializers.IntegerField(),
+        "next_cursor": serializers.CharField(allow_null=True),
+        "has_more": serializers.BooleanField(),
+    },
+)
 
 
 @extend_schema_view(
@@ -37,11 +47,15 @@ class TaskViewSet(WorkspaceViewSet):
     def narrow_queryset(self, queryset: QuerySet) -> QuerySet:
         return selectors.task_with_related(queryset)
 
-    @extend_schema(operation_id="tasks_list")
+    @extend_schema(operation_id="tasks_list", parameters=schema_parameters())
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(operation_id="tasks_overdue_list", responses={200: TaskSerializer(many=True)})
+    @extend_schema(
+        operation_id="tasks_overdue_list",
+        parameters=schema_parameters(with_paging=True),
+        responses={200: TaskPageSerializer},
+    )
     @action(detail=False, methods=["get"])
     def overdue(self, request: Request) -> Response:
         """Open tasks due before now in the workspace's timezone (a date-only task: before today)."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
 
@@ -11,7 +12,6 @@ from templates_app.selectors import template_filter
 QUERY_PARAMETERS = (
     ("category", "Exact category (case-insensitive)."),
     ("q", "Text in name, content or category (alias: search)."),
-    ("updated_since", "ISO 8601 date-time: templates changed since (for resync)."),
 )
 
 
@@ -21,8 +21,6 @@ class TemplateFilterBackend(BaseFilterBackend):
             return queryset
         return template_filter(queryset, params=request.query_params)
 
-    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        return [
-            {"name": name, "required": False, "in": "query", "description": text, "schema": {"type": "string"}}
-            for name, text in QUERY_PARAMETERS
-        ]
+
+def schema_parameters() -> list[OpenApiParameter]:
+    return [OpenApiParameter(name, str, description=text) for name, text in QUERY_PARAMETERS]

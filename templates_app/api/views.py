@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from templates_app import services
-from templates_app.api.filters import TemplateFilterBackend
+from templates_app.api.filters import TemplateFilterBackend, schema_parameters
 from templates_app.api.serializers import (
     TemplateInputSerializer,
     TemplateRenderInputSerializer,
@@ -41,7 +41,7 @@ class TemplateViewSet(WorkspaceViewSet):
     # Rendering reads; any member may preview a template.
     role_requirements: ClassVar[dict] = {"render_template": ALL_ROLES}
 
-    @extend_schema(operation_id="templates_list")
+    @extend_schema(operation_id="templates_list", parameters=schema_parameters())
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
