@@ -12,7 +12,8 @@ conversations, one of which holds 10% of them.
 - create: ``POST /api/v1/conversations/:id/messages`` vs a view doing ``Message.objects.create``
   from the parsed body. Target >= 0.7x.
 
-Run alone: ``python -m bench messaging`` (``--quick`` for the small seed).
+Run alone: ``python -m bench messaging`` (``--quick`` for the small seed). Numbers and where the
+create time goes: ``docs/messaging.md``.
 """
 
 from __future__ import annotations
