@@ -158,6 +158,7 @@ async def expect_session_end(client: SocketIOTestClient) -> None:
     assert error[0] == "error" and error[1]["code"] == "SESSION_ENDED"
     assert await client.next_message() == "1"
     assert (await client.communicator.receive_output(timeout=1))["type"] == "websocket.close"
+    await client.communicator.wait()
 
 
 async def test_removed_member_stops_receiving_within_five_seconds(workspace, make_member, token_for):
