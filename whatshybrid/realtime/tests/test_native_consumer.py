@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.db import transaction
 
 from accounts.models import AuthSession
 from accounts.services import session_logout
+from whatshybrid.realtime.frames import dispatch_message, workspace_group
+from whatshybrid.realtime.models import Event, EventSequence
 from whatshybrid.realtime.tests.conftest import (
     assert_silent,
     native,
@@ -131,3 +135,24 @@ async def test_logout_stops_the_socket_within_five_seconds(user, workspace, toke
     assert (await communicator.receive_output(timeout=1))["code"] == 4401
     await publish_events(workspace, "contact:created")
     assert await communicator.receive_nothing(timeout=0.5)
+
+
+async def test_out_of_order_frames_are_reordered_from_the_log(user, workspace, token_for, settings):
+    """Two publishing processes on Redis may deliver seq 3 before seq 2: the socket still sees 2, 3."""
+    settings.REALTIME_RELAY_INTERVAL_MS = 10_000  # keep the embedded relay out of the way
+    communicator, _ = await open_stream(await token_for(user, workspace))
+
+    def commit_two_events_without_fan_out() -> list[Event]:
+        with transaction.atomic():
+            EventSequence.objects.bulk_create([EventSequence(workspace=workspace, last_seq=2)])
+            return Event.objects.bulk_create(
+                [Event(workspace=workspace, seq=seq, name=f"late:{seq}", payload={"seq": seq}) for seq in (1, 2)]
+            )
+
+    first, second = await database_sync_to_async(commit_two_events_without_fan_out)()
+    layer = get_channel_layer()
+    await layer.group_send(workspace_group(workspace.pk), dispatch_message(second))
+    assert [(await receive_until_event(communicator))["seq"] for _ in range(2)] == [1, 2]
+    await layer.group_send(workspace_group(workspace.pk), dispatch_message(first))  # a late duplicate
+    await assert_silent(communicator)
+    await communicator.disconnect()
