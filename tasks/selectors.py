@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from accounts.models import Workspace
 from tasks.models import Task
 from whatshybrid.api.errors import ApplicationError
+from whatshybrid.api.params import text_param
 
 NOT_DONE = Q(status__in=Task.OPEN_STATUSES)
 
@@ -65,7 +66,10 @@ def parse_due(raw: Any, *, workspace: Workspace) -> datetime.date | datetime.dat
         raise ValueError("Must be an ISO 8601 date (YYYY-MM-DD) or date-time.")
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=workspace_zone(workspace))
-    return moment
+    try:
+        return moment.astimezone(datetime.UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-03:00 is past the last representable instant
+        raise ValueError("Date-time out of range.") from None
 
 
 def _invalid(name: str, message: str) -> ApplicationError:
@@ -108,14 +112,17 @@ def _due_bound(params: Any, name: str, *, workspace: Workspace, upper: bool) -> 
         bound = parse_due(raw, workspace=workspace)
     except ValueError as exc:
         raise _invalid(name, str(exc)) from None
-    if isinstance(bound, datetime.datetime):
-        day = bound.astimezone(workspace_zone(workspace)).date()
+    try:
+        if isinstance(bound, datetime.datetime):
+            day = bound.astimezone(workspace_zone(workspace)).date()
+            if upper:
+                return Q(due_at__lte=bound) | Q(due_day__lte=day)
+            return Q(due_at__gte=bound) | Q(due_day__gte=day)
         if upper:
-            return Q(due_at__lte=bound) | Q(due_day__lte=day)
-        return Q(due_at__gte=bound) | Q(due_day__gte=day)
-    if upper:
-        return Q(due_at__lt=day_start(workspace, bound + datetime.timedelta(days=1))) | Q(due_day__lte=bound)
-    return Q(due_at__gte=day_start(workspace, bound)) | Q(due_day__gte=bound)
+            return Q(due_at__lt=day_start(workspace, bound + datetime.timedelta(days=1))) | Q(due_day__lte=bound)
+        return Q(due_at__gte=day_start(workspace, bound)) | Q(due_day__gte=bound)
+    except OverflowError:
+        raise _invalid(name, "Date out of range.") from None
 
 
 def task_filter(queryset: QuerySet[Task], *, params: Any, workspace: Workspace, user: Any = None) -> QuerySet[Task]:
@@ -144,8 +151,8 @@ def task_filter(queryset: QuerySet[Task], *, params: Any, workspace: Workspace, 
             raise _invalid("overdue", "Must be true or false.")
         condition = overdue_condition(workspace)
         queryset = queryset.filter(condition) if overdue in {"true", "1"} else queryset.exclude(condition)
-    if text := (params.get("q") or params.get("search") or "").strip():
-        queryset = queryset.filter(Q(title__icontains=text[:200]) | Q(description__icontains=text[:200]))
+    if text := text_param(params, "q", "search"):
+        queryset = queryset.filter(Q(title__icontains=text) | Q(description__icontains=text))
     return queryset
 
 

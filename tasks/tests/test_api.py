@@ -315,3 +315,16 @@ def test_updated_since_returns_changed_tasks(api_client, workspace):
     assert ids(api_client.get(f"{LIST_URL}?updated_since={moment.isoformat().replace('+00:00', 'Z')}")) == {
         str(fresh.pk)
     }
+
+
+@pytest.mark.parametrize(
+    "query", ["q=a%00b", "due_before=9999-12-31", "due_after=0001-01-01T00:00:00%2B14:00", "due_after=99999-01-01"]
+)
+def test_hostile_filters_are_400_not_500(api_client, query):
+    # 9999-12-31 as an upper bound ends past the last representable instant.
+    assert_json_error(api_client.get(f"{LIST_URL}?{query}"), 400, "VALIDATION_ERROR")
+
+
+def test_out_of_range_due_date_is_400(api_client, workspace):
+    error = assert_json_error(api_client.post(LIST_URL, {"title": "t", "due_date": "9999-12-31T23:00:00-03:00"}), 400)
+    assert "due_date" in error["errors"]

@@ -273,3 +273,8 @@ def test_routes_answer_json_for_odd_requests(api_client, workspace):
     # /use takes no body, so whatever arrives is not read.
     ignored = api_client.generic("POST", f"{detail(template)}/use", "{x", content_type="application/json")
     assert ignored.json()["template"]["usage_count"] == 1
+
+
+@pytest.mark.parametrize("query", ["q=a%00b", "category=%00", "search=%00x"])
+def test_nul_in_filters_is_400_not_500(api_client, query):
+    assert_json_error(api_client.get(f"{LIST_URL}?{query}"), 400, "VALIDATION_ERROR")
