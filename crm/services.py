@@ -80,11 +80,14 @@ def _lock_pipeline(workspace: Workspace) -> list[Any]:
     """Serializes stage writes per workspace and returns the stage ids in position order.
 
     The workspace row is the lock: locking the stage rows would not stop a concurrent insert.
+    All locks here are NO KEY UPDATE, which foreign-key checks (KEY SHARE) do not wait for:
+    inserts referencing the workspace or a stage keep flowing instead of deadlocking.
     """
-    Workspace.objects.select_for_update().filter(pk=workspace.pk).exists()
-    return list(
-        PipelineStage.objects.filter(workspace=workspace).order_by("position", "id").values_list("pk", flat=True)
-    )
+    Workspace.objects.select_for_update(no_key=True).filter(pk=workspace.pk).exists()
+    # Every stage row too, before any deal row: deal writes lock their stage first, so the same
+    # order here cannot deadlock with them when the renumbering updates all stages.
+    stages = PipelineStage.objects.select_for_update(no_key=True).filter(workspace=workspace).order_by("position", "id")
+    return list(stages.values_list("pk", flat=True))
 
 
 def _renumber(workspace: Workspace, ordered_ids: list[Any]) -> None:
@@ -166,7 +169,11 @@ def stage_delete(*, stage: PipelineStage, move_to: PipelineStage | None = None, 
     """
     workspace = stage.workspace
     ordered = _lock_pipeline(workspace)
-    deals = list(Deal.objects.select_for_update().select_related("stage").filter(workspace=workspace, stage=stage))
+    if move_to is not None:
+        _hold_stage(move_to)
+    deals = list(Deal.objects.select_for_update(no_key=True).filter(workspace=workspace, stage=stage))
+    for deal in deals:
+        deal.stage = stage
     if deals and move_to is None:
         raise Conflict(
             f"The stage holds {len(deals)} deals; pass move_to=<stage id> to move them first.",
@@ -257,6 +264,17 @@ def _deal_move(deal: Deal, *, to_stage: PipelineStage, explicit_status: str | No
     deal._pending_activities = []
 
 
+def _hold_stage(stage: PipelineStage) -> None:
+    """Locks the stage a deal enters so a concurrent ``stage_delete`` cannot orphan the deal.
+
+    Taken before the deal's own lock (``stage_delete`` locks stage, then deals: same order).
+    """
+    if not PipelineStage.objects.select_for_update(no_key=True).filter(pk=stage.pk).exists():
+        raise ApplicationError(
+            "The stage was deleted.", code="VALIDATION_ERROR", errors={"stage": ["The stage no longer exists."]}
+        )
+
+
 def _first_open_stage(workspace: Workspace) -> PipelineStage:
     stages = PipelineStage.objects.filter(workspace=workspace).order_by("is_won", "is_lost", "position")
     stage = stages.first()
@@ -286,6 +304,7 @@ def deal_create(
     if unknown:
         raise TypeError(f"Unknown deal fields: {sorted(unknown)}")
     stage = stage or _first_open_stage(workspace)
+    _hold_stage(stage)
     fields.setdefault("currency", workspace.currency or "BRL")
     fields.setdefault("probability", stage.probability)
     deal = Deal(workspace=workspace, contact=contact, title=title, stage=stage, **fields)
@@ -312,7 +331,11 @@ def deal_create(
 @transaction.atomic
 def deal_update(*, deal: Deal, data: dict[str, Any], actor: Any = None) -> Deal:
     """Partial update. A stage move or status change is recorded in the timeline."""
-    deal = Deal.objects.select_for_update().select_related("stage").get(pk=deal.pk)
+    if "stage" in data:
+        _hold_stage(data["stage"])
+    # No join in the locking query: PostgreSQL re-checks a join against the row a concurrent
+    # move just changed and would return nothing.
+    deal = Deal.objects.select_for_update(no_key=True).get(pk=deal.pk)
     deal._pending_activities = []
     changed = [field for field in DEAL_FIELDS if field in data]
     if "contact" in data:
