@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import datetime
 import decimal
 import re
+import zoneinfo
 from typing import Any
 
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from accounts.models import User
@@ -194,12 +198,29 @@ class MoneyField(serializers.DecimalField):
         return super().validate_precision(value)
 
 
+def workspace_zone(workspace: Any) -> datetime.tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(getattr(workspace, "timezone", "") or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return datetime.UTC
+
+
 class LenientDateField(serializers.DateField):
-    """An ISO date; a date-time (what JavaScript's toISOString sends) keeps its date part."""
+    """An ISO date; a date-time (what JavaScript's toISOString sends) counts as the day it falls
+    on in the workspace's timezone (a date-time without offset: its own date)."""
 
     def to_internal_value(self, value: Any) -> Any:
         if isinstance(value, str) and len(value) > 10 and value[10] in "T ":
-            value = value[:10]
+            try:
+                moment = parse_datetime(value.replace(" ", "T", 1))
+            except ValueError:
+                moment = None
+            if moment is None:
+                self.fail("invalid", format="YYYY-MM-DD")
+            if timezone.is_aware(moment):
+                workspace = self.context.get("workspace")
+                moment = moment.astimezone(workspace_zone(workspace))
+            return moment.date()
         return super().to_internal_value(value)
 
 

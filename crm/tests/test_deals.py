@@ -96,6 +96,21 @@ def test_create_full_body(api_client, workspace, contact, make_member):
     assert Deal.objects.get(pk=deal["id"]).value == Decimal("99999999.99")
 
 
+@pytest.mark.parametrize(
+    ("sent", "day"),
+    [
+        ("2026-12-31", "2026-12-31"),
+        ("2026-12-31T03:00:00.000Z", "2026-12-31"),  # local midnight in São Paulo, from toISOString
+        ("2026-12-31T02:59:00Z", "2026-12-30"),
+        ("2026-12-31T10:00:00", "2026-12-31"),
+        (None, None),
+    ],
+)
+def test_expected_close_date_is_the_workspace_local_day(api_client, contact, sent, day):
+    body = {"contact_id": str(contact.pk), "title": "X", "expected_close_date": sent}
+    assert api_client.post(DEALS, body).json()["deal"]["expected_close_date"] == day
+
+
 def test_create_in_won_stage_is_won(api_client, workspace, contact):
     fechado = stage_named(workspace, "Fechado")
     deal = api_client.post(DEALS, {"contact_id": str(contact.pk), "title": "X", "stage": str(fechado.pk)}).json()[
@@ -123,6 +138,8 @@ def test_create_in_won_stage_is_won(api_client, workspace, contact):
         ({"stage": "Nowhere"}, "stage"),
         ({"stage": 5}, "stage"),
         ({"expected_close_date": "tomorrow"}, "expected_close_date"),
+        ({"expected_close_date": "2026-13-01T00:00:00Z"}, "expected_close_date"),
+        ({"expected_close_date": "2026-12-01Tnoon"}, "expected_close_date"),
         ({"assigned_to": "not-a-uuid"}, "assigned_to"),
         ({"assigned_to": 7}, "assigned_to"),
         ({"labels": ["nope"]}, "labels"),
