@@ -105,7 +105,7 @@ class ContactImportAdmin(admin.ModelAdmin):
     search_fields = ["id", "message"]
     list_select_related = ["workspace", "created_by"]
     raw_id_fields = ["workspace", "created_by"]
-    exclude = ["rows"]  # up to IMPORT_MAX_BYTES of input: not for a form
+    exclude = ["input_json"]  # up to IMPORT_MAX_BYTES of input: not for a form
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -233,7 +233,8 @@ def validate_rows(rows: list[Any], *, region: str) -> list[CleanRow | dict[str, 
         try:
             clean = clean_row(row, number, region)
         except RowError as exc:
-            outcome.append({"row": number, "field": exc.field_name, "code": exc.code, "message": exc.message})
+            field_name = "".join(char for char in exc.field_name if ord(char) >= 32)  # the report is stored as JSON
+            outcome.append({"row": number, "field": field_name, "code": exc.code, "message": exc.message})
             continue
         first = seen.setdefault(clean.phone, number)
         if first != number:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from django.db import models
 
 from whatshybrid.api.models import WorkspaceOwnedModel
@@ -51,7 +53,8 @@ class ContactImport(WorkspaceOwnedModel):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     dry_run = models.BooleanField(default=False)
     update_existing = models.BooleanField(default=False)
-    rows = models.JSONField(default=list, blank=True, help_text="Parsed input rows; emptied once finished.")
+    # JSON text, not jsonb: PostgreSQL's jsonb refuses "\u0000", and rows are stored before validation.
+    input_json = models.TextField(blank=True, help_text="Parsed input rows (JSON); emptied once finished.")
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
@@ -67,6 +70,14 @@ class ContactImport(WorkspaceOwnedModel):
 
     def __str__(self) -> str:
         return f"Import {self.pk} ({self.status})"
+
+    @property
+    def rows(self) -> list:
+        return json.loads(self.input_json) if self.input_json else []
+
+    @rows.setter
+    def rows(self, value: list) -> None:
+        self.input_json = json.dumps(value) if value else ""
 
     @property
     def progress(self) -> float:

@@ -51,6 +51,8 @@ def normalize_phone(raw: str, *, default_region: str = "BR") -> str:
         raise ValueError("Phone is required.")
     if len(text) > MAX_RAW_LENGTH:
         raise ValueError(f"Phone is too long (at most {MAX_RAW_LENGTH} characters).")
+    if any(ord(char) < 32 for char in text):
+        raise ValueError("Phone must not contain control characters.")
     lowered = text.lower()
     is_whatsapp_id = lowered.endswith(_WHATSAPP_SUFFIXES)
     if is_whatsapp_id:

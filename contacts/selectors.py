@@ -66,8 +66,16 @@ def search_filter(text: str, *, region: str) -> Q:
     return condition
 
 
+def _reject_nul(params: Any) -> None:
+    # PostgreSQL cannot hold NUL in text: it would fail inside the query as a 500.
+    for name, value in params.items():
+        if "\x00" in str(value):
+            raise _invalid(str(name), "Must not contain NUL characters.")
+
+
 def contact_filter(queryset: QuerySet[Contact], *, params: Any, region: str) -> QuerySet[Contact]:
     """search/q, tag, label, source, opted_out, created_/updated_ after/before, ordering."""
+    _reject_nul(params)
     text = (params.get("q") or params.get("search") or "").strip()
     if text:
         queryset = queryset.filter(search_filter(text[:200], region=region))

@@ -199,5 +199,5 @@ def contact_import_run(*, job: ContactImport) -> ContactImport:
     job.message = f"Imported {job.total_rows} rows."
     job.rows = []  # the report stays; the input is no longer needed
     job.finished_at = timezone.now()
-    job.save(update_fields=["status", "message", "rows", "finished_at", "updated_at"])
+    job.save(update_fields=["status", "message", "input_json", "finished_at", "updated_at"])
     return job

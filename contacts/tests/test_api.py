@@ -232,3 +232,9 @@ def test_list_query_count_does_not_grow_with_labels(api_client, workspace):
     assert list_query_count(api_client, LIST_URL, 3) == list_query_count(api_client, LIST_URL, 30)
     rows = api_client.get(LIST_URL, {"limit": 30}).json()["contacts"]
     assert sorted(len(row["labels"]) for row in rows) == sorted(index % 4 for index in range(30))
+
+
+@pytest.mark.parametrize("param", ["search", "q", "tag", "label", "source", "created_after"])
+def test_nul_in_list_params_is_400(api_client, param):
+    # PostgreSQL rejects NUL in text parameters; the API must say 400, not fail in the query.
+    assert_json_error(api_client.get(LIST_URL, {param: "a\x00b"}), 400, "VALIDATION_ERROR")

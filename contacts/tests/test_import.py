@@ -280,3 +280,22 @@ def test_numeric_phones_in_json_are_read_as_digits(api_client, workspace):
     assert results["created"] == 1
     assert [(e["row"], e["code"]) for e in results["errors"]] == [(2, "invalid")]
     assert phones(workspace) == {"+5511999990001"}
+
+
+def test_control_characters_are_row_errors_even_in_a_stored_job(workspace, settings):
+    rows = [
+        {"phone": "+5511999990001\x00"},
+        {"phone": "+5511999990002", "name": "A\x00"},
+        {"phone": "+5511999990003", "bad\x00key": "x"},
+        {"phone": "+5511999990004", "tags": ["t\x00"]},
+    ]
+    job = ContactImport.objects.create(workspace=workspace, rows=rows, total_rows=len(rows))
+    job = services.contact_import_run(job=job)
+    assert job.status == "succeeded"
+    assert [(e["row"], e["code"]) for e in job.errors] == [
+        (1, "invalid"),
+        (2, "invalid"),
+        (3, "invalid"),
+        (4, "invalid"),
+    ]
+    assert not Contact.objects.filter(workspace=workspace).exists()

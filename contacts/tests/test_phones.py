@@ -53,6 +53,8 @@ def test_idempotent():
         ("x@c.us", "not a valid WhatsApp id"),
         ("1" * 100, "too long"),
         ("+55 11 1234", "not a valid phone"),
+        ("+5511999990001\x00", "control characters"),
+        ("+55119999\x0090001", "control characters"),
     ],
 )
 def test_invalid_input_is_a_readable_value_error(raw, fragment):
