@@ -1,7 +1,8 @@
 """Concurrent retries on real database connections: one thread per request, started together.
 
-SQLite's in-memory test database cannot take concurrent writers from several connections; there
-``test_live.py`` races real server processes over a SQLite file instead.
+Runs on PostgreSQL and on SQLite (the SQLite test database is a WAL file, so threads get their own
+connections and queue on the write lock as in production). ``test_live.py`` adds the same race
+over HTTP between server processes.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.db import close_old_connections, connection
 
 from messaging import services
@@ -19,11 +19,7 @@ from messaging.models import Conversation, Message
 from messaging.tests.factories import contact_factory, conversation_factory
 from whatshybrid.realtime.models import Event
 
-IN_MEMORY_SQLITE = settings.DATABASE_IS_SQLITE and not settings.DATABASES["default"]["TEST"].get("NAME")
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(IN_MEMORY_SQLITE, reason="in-memory SQLite has no concurrent writers; see test_live.py"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 PARALLEL = 20
 
