@@ -1,7 +1,8 @@
 """Concurrent retries over HTTP against real server processes sharing one SQLite file.
 
-The pytest database for SQLite is in memory (one process), so this test runs its own: a
-migrated temporary file served by four gunicorn worker processes, which really race.
+The whole path as the extension drives it: 20 retries of one send hit four gunicorn worker
+processes at once (a migrated temporary SQLite file of their own, whichever database the suite
+runs on), and exactly one message comes out.
 """
 
 from __future__ import annotations
