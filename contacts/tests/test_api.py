@@ -238,3 +238,21 @@ def test_list_query_count_does_not_grow_with_labels(api_client, workspace):
 def test_nul_in_list_params_is_400(api_client, param):
     # PostgreSQL rejects NUL in text parameters; the API must say 400, not fail in the query.
     assert_json_error(api_client.get(LIST_URL, {param: "a\x00b"}), 400, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"phone": "+5511999990001\u0000"},
+        {"phone": "+5511999990001", "name": "A\u0000"},
+        {"phone": "+5511999990001", "email": "a\u0000@x.com"},
+        {"phone": "+5511999990001", "notes": "\u0000"},
+        {"phone": "+5511999990001", "source": "\u0000"},
+        {"phone": "+5511999990001", "tags": ["\u0000"]},
+        {"phone": "+5511999990001", "custom_fields": {"k": "\u0000"}},
+        {"phone": "+5511999990001", "custom_fields": {"\u0000": 1}},
+    ],
+)
+def test_nul_in_bodies_is_400(api_client, workspace, body):
+    assert_json_error(api_client.post(LIST_URL, body), 400, "VALIDATION_ERROR")
+    assert not Contact.objects.filter(workspace=workspace).exists()
