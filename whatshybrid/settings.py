@@ -179,7 +179,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 reads with a 5 s socket timeout, the same as channels-redis' blocking
+                # BZPOPMIN: idle sockets' receive loops would time out and drop connections.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": env_int("CHANNEL_REDIS_SOCKET_TIMEOUT", 30)}],
                 "prefix": env_str("CHANNEL_PREFIX", "whl"),
                 "capacity": env_int("CHANNEL_CAPACITY", 1000),
             },

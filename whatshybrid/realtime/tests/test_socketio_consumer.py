@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 
 import pytest
 from channels.db import database_sync_to_async
@@ -178,3 +180,15 @@ async def test_password_change_stops_the_socket(user, workspace, token_for):
         session=session, current_password="s3cret-Passw0rd", new_password="An0ther-long-pass"
     )
     await expect_session_end(client)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the channels-redis receive loop needs REDIS_URL")
+async def test_idle_socket_on_redis_survives_the_blocking_read_timeout(user, workspace, token_for):
+    # channels-redis blocks 5 s per BZPOPMIN; redis-py 8's default 5 s socket timeout used to
+    # race it and kill idle consumers (see CHANNEL_REDIS_SOCKET_TIMEOUT).
+    client = await connected_client(await token_for(user, workspace))
+    await asyncio.sleep(12)
+    await publish_events(workspace, "contact:created")
+    assert (await client.next_event())[0] == "contact:created"
+    await client.close()
