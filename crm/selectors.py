@@ -15,6 +15,10 @@ from crm.models import Deal, DealActivity, Label, PipelineStage
 from whatshybrid.api.errors import ApplicationError
 
 ACTIVITY_LIMIT = 50
+# Columns of the joined contact/stage the deal serializer never shows.
+DEFERRED_RELATED = tuple(
+    f"contact__{name}" for name in ("phone_raw", "email", "company", "notes", "tags", "custom_fields", "source")
+)
 
 
 def _invalid(name: str, message: str) -> ApplicationError:
@@ -119,9 +123,14 @@ def deal_filter(queryset: QuerySet, *, params: Any, workspace: Workspace, user: 
     return queryset
 
 
+def with_relations(queryset: QuerySet) -> QuerySet:
+    """Deals with the contact and stage columns the serializer shows, in the same query."""
+    return queryset.select_related("contact", "stage").defer(*DEFERRED_RELATED)
+
+
 def deal_list_prefetch(queryset: QuerySet) -> list[Deal]:
     """Deals with their contact, stage and labels loaded in a fixed number of queries."""
-    deals = list(queryset.select_related("contact", "stage"))
+    deals = list(with_relations(queryset))
     attach_deal_labels(deals)
     return deals
 

@@ -131,7 +131,7 @@ class DealViewSet(WorkspaceViewSet):
         return super().list(request, *args, **kwargs)
 
     def narrow_queryset(self, queryset: Any) -> Any:
-        return queryset.select_related("contact", "stage")
+        return selectors.with_relations(queryset)
 
     @extend_schema(responses={200: DealDetailSerializer})
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
