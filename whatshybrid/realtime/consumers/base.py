@@ -34,7 +34,6 @@ class SocketIdentity:
     user_id: str
     session_id: str
     workspace_id: str
-    last_seq: int
 
 
 @database_sync_to_async
@@ -48,13 +47,14 @@ def authenticate(raw: Any) -> SocketIdentity | str:
         user, context = resolve_access_token(raw.strip())
     except TokenInvalid as exc:
         return str(exc.detail)
-    workspace_id = context.workspace.pk
     return SocketIdentity(
-        user_id=str(user.pk),
-        session_id=str(context.session_id),
-        workspace_id=str(workspace_id),
-        last_seq=selectors.workspace_last_seq(workspace_id=workspace_id),
+        user_id=str(user.pk), session_id=str(context.session_id), workspace_id=str(context.workspace.pk)
     )
+
+
+@database_sync_to_async
+def _last_seq(workspace_id: str) -> int:
+    return selectors.workspace_last_seq(workspace_id=workspace_id)
 
 
 @database_sync_to_async
@@ -113,7 +113,9 @@ class WorkspaceStreamConsumer(AsyncWebsocketConsumer):
         session_watcher.register(self.channel_name, identity.session_id, group)
         if embedded_mode():
             relay.ensure_running()
-        self.last_seq = identity.last_seq
+        # Read after joining: whatever commits after this read is already on its way to us;
+        # what the read includes happened before this connection (resume_from replays it).
+        self.last_seq = await _last_seq(identity.workspace_id)
         if resume_from is not None:
             await self.replay(resume_from)
 
@@ -134,7 +136,7 @@ class WorkspaceStreamConsumer(AsyncWebsocketConsumer):
         first = True
         while True:
             batch = await _events_between(self.identity.workspace_id, cursor, None, REPLAY_BATCH)
-            if first and (batch[0]["seq"] if batch else self.identity.last_seq + 1) > resume_from + 1:
+            if first and (batch[0]["seq"] if batch else self.last_seq + 1) > resume_from + 1:
                 await self.replay_gap(resume_from)
             first = False
             for message in batch:
