@@ -206,6 +206,8 @@ def test_large_import_runs_as_a_job_with_status(
     assert_json_error(other_client.get(f"{IMPORT_URL}/{job_id}"), 404)
     assert_json_error(api_client.get(f"{IMPORT_URL}/00000000-0000-0000-0000-000000000000"), 404)
     assert ContactImport.objects.get(pk=job_id).rows == []
+    payloads = Event.objects.filter(workspace=workspace, name="contacts:imported").values_list("payload", flat=True)
+    assert [(p["import_id"], p["created"]) for p in payloads] == [(job_id, 2), (job_id, 2), (job_id, 1)]
 
 
 class Interrupted(Exception):
