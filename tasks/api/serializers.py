@@ -14,7 +14,8 @@ from crm.models import Deal
 from messaging.api.serializers import MemberField
 from tasks.models import Task
 from tasks.selectors import parse_due, task_is_overdue
-from whatshybrid.api.serializers import StrictSerializer, WorkspaceRelatedField
+from whatshybrid.api.fields import OptionalRelatedIdField, StrictCharField
+from whatshybrid.api.serializers import StrictSerializer
 
 
 class TaskContactSerializer(serializers.ModelSerializer):
@@ -83,7 +84,7 @@ class TaskSerializer(serializers.ModelSerializer):
         )
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field({"type": "string", "nullable": True, "description": "YYYY-MM-DD or an ISO 8601 date-time."})
     def get_due_date(self, task: Task) -> str | None:
         if task.due_at is not None:
             return self.fields["created_at"].to_representation(task.due_at)
@@ -156,20 +157,25 @@ class DueField(serializers.Field):
         return value.isoformat() if value is not None else None
 
 
+@extend_schema_field({"type": "string", "nullable": True, "description": "A member's user id; null or empty for none."})
+class AssigneeField(MemberField):
+    """A member's user id; ``""`` also unassigns, so the schema says string, not uuid."""
+
+
 class TaskInputSerializer(StrictSerializer):
     """Create/update body (PUT is partial)."""
 
     echo_fields = frozenset(TaskSerializer.Meta.fields)
-    title = serializers.CharField(max_length=300)
-    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True, allow_null=True)
+    title = StrictCharField(max_length=300)
+    description = StrictCharField(max_length=10_000, required=False, allow_blank=True, allow_null=True)
     type = serializers.ChoiceField(choices=Task.Type.choices, required=False)
     priority = serializers.ChoiceField(choices=Task.Priority.choices, required=False)
     status = serializers.ChoiceField(choices=Task.Status.choices, required=False)
     due_date = DueField(required=False, allow_null=True)
     reminder_at = DueField(allow_date=False, required=False, allow_null=True)
-    contact_id = WorkspaceRelatedField(Contact, required=False, allow_null=True)
-    deal_id = WorkspaceRelatedField(Deal, required=False, allow_null=True)
-    assigned_to = MemberField(required=False, allow_null=True)
+    contact_id = OptionalRelatedIdField(Contact)
+    deal_id = OptionalRelatedIdField(Deal)
+    assigned_to = AssigneeField(required=False, allow_null=True)
 
     def validate_description(self, value: str | None) -> str:
         return value or ""

@@ -97,6 +97,8 @@ def test_datetime_due_without_offset_is_workspace_wall_time(api_client, workspac
         ({}, "title"),
         ({"title": "  "}, "title"),
         ({"title": "x" * 301}, "title"),
+        ({"title": 0}, "title"),
+        ({"title": "t", "description": 5}, "description"),
         ({"title": "t", "type": "party"}, "type"),
         ({"title": "t", "priority": "critical"}, "priority"),
         ({"title": "t", "status": "done"}, "status"),
@@ -130,6 +132,8 @@ def test_related_ids_of_another_workspace_are_refused(api_client, workspace, oth
     colleague = make_member(workspace)
     response = api_client.post(LIST_URL, {"title": "t", "assigned_to": str(colleague.pk)})
     assert response.json()["task"]["assignee"]["id"] == str(colleague.pk)
+    unassigned = api_client.put(f"{LIST_URL}/{response.json()['task']['id']}", {"assigned_to": "", "contact_id": ""})
+    assert (unassigned.json()["task"]["assigned_to"], unassigned.json()["task"]["contact_id"]) == (None, None)
     assert not Task.objects.filter(assigned_to=other_user).exists()
 
 

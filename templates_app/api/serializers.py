@@ -7,7 +7,8 @@ from rest_framework import serializers
 from contacts.models import Contact
 from templates_app.models import MessageTemplate
 from templates_app.rendering import VariableError, normalize_values, normalize_variables
-from whatshybrid.api.serializers import StrictSerializer, WorkspaceRelatedField
+from whatshybrid.api.fields import OptionalRelatedIdField, StrictCharField
+from whatshybrid.api.serializers import StrictSerializer
 
 MAX_CONTENT_LENGTH = 10_000
 
@@ -46,9 +47,9 @@ class TemplateInputSerializer(StrictSerializer):
     """Create/update body. ``variables`` also accepts a plain list of names."""
 
     echo_fields = frozenset(TemplateSerializer.Meta.fields)
-    name = serializers.CharField(max_length=200)
-    category = serializers.CharField(max_length=60, required=False, allow_blank=True, allow_null=True)
-    content = serializers.CharField(max_length=MAX_CONTENT_LENGTH, trim_whitespace=False)
+    name = StrictCharField(max_length=200)
+    category = StrictCharField(max_length=60, required=False, allow_blank=True, allow_null=True)
+    content = StrictCharField(max_length=MAX_CONTENT_LENGTH, trim_whitespace=False)
     variables = serializers.JSONField(
         required=False, allow_null=True, help_text="[{name, default, required}] or [name]"
     )
@@ -73,7 +74,7 @@ class TemplateInputSerializer(StrictSerializer):
 
 
 class TemplateRenderInputSerializer(StrictSerializer):
-    contact_id = WorkspaceRelatedField(Contact, required=False, allow_null=True)
+    contact_id = OptionalRelatedIdField(Contact)
     variables = serializers.JSONField(required=False, allow_null=True, help_text="Object of name → value.")
 
     def validate_variables(self, value: Any) -> dict[str, str]:

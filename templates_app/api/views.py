@@ -65,7 +65,7 @@ class TemplateViewSet(WorkspaceViewSet):
     def render_template(self, request: Request, pk: str) -> Response:
         """The text with ``{{placeholders}}`` filled from the given values and the contact."""
         template = self.get_object()
-        body = TemplateRenderInputSerializer(data=request.data or {}, context=self.get_serializer_context())
+        body = TemplateRenderInputSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         rendered = services.template_render(
             template=template,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -83,6 +84,8 @@ def test_create_accepts_declared_variables_and_plain_names(api_client, user, wor
         ({"name": "a", "content": "x" * 10_001}, "content"),
         ({"name": "a", "content": "x", "bogus": 5}, "bogus"),
         ({"name": ["a"], "content": "x"}, "name"),
+        ({"name": "a", "content": 0}, "content"),
+        ({"name": "a", "content": "x", "category": True}, "category"),
     ],
 )
 def test_bad_input_is_400_and_writes_nothing(api_client, workspace, body, field):
@@ -131,7 +134,8 @@ def test_use_takes_an_empty_json_body_and_counts(api_client, workspace):
 def test_viewer_may_render_but_not_use_or_write(client_for, make_member, workspace):
     viewer = client_for(make_member(workspace, role=Membership.Role.VIEWER), workspace)
     template = template_factory(workspace=workspace, content="Oi")
-    assert viewer.post(f"{detail(template)}/render").json()["content"] == "Oi"
+    empty_body = viewer.generic("POST", f"{detail(template)}/render", "", content_type="application/json")
+    assert empty_body.json()["content"] == "Oi"
     assert_json_error(viewer.post(f"{detail(template)}/use"), 403)
     assert_json_error(viewer.post(LIST_URL, {"name": "a", "content": "b"}), 403)
     template.refresh_from_db()
@@ -246,11 +250,15 @@ def test_render_never_executes_template_code(api_client, workspace):
         {"variables": {"nome": {"x": 1}}},
         {"variables": {"nome": True}},
         {"other": 1},
+        None,
+        [],
     ],
 )
 def test_render_bad_input_is_400(api_client, workspace, body):
     template = template_factory(workspace=workspace)
-    assert_json_error(render(api_client, template, body), 400, "VALIDATION_ERROR")
+    encoded = json.dumps(body)
+    response = api_client.generic("POST", f"{detail(template)}/render", encoded, content_type="application/json")
+    assert_json_error(response, 400, "VALIDATION_ERROR")
 
 
 def test_render_refuses_another_workspaces_contact(api_client, workspace, other_workspace):
