@@ -41,10 +41,17 @@ def with_totals(queryset: QuerySet) -> QuerySet:
     ).order_by("position", "id")
 
 
+def _check_text(field: str, value: Any, what: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid(field, f"Must be a {what} id or name.")
+    # PostgreSQL cannot hold NUL in text: it would fail inside the query as a 500.
+    if "\x00" in value:
+        raise _invalid(field, "Must not contain NUL characters.")
+
+
 def stage_resolve(*, workspace: Workspace, value: Any, field: str = "stage") -> PipelineStage:
     """A stage of the workspace by id, or by name when exactly one stage has it (any case)."""
-    if not isinstance(value, str) or not value.strip():
-        raise _invalid(field, "Must be a stage id or name.")
+    _check_text(field, value, "stage")
     stages = PipelineStage.objects.filter(workspace=workspace)
     try:
         stage = stages.filter(pk=uuid.UUID(value)).first()
@@ -60,8 +67,7 @@ def stage_resolve(*, workspace: Workspace, value: Any, field: str = "stage") -> 
 
 def label_resolve(*, workspace: Workspace, value: Any, field: str = "label") -> Label:
     """A label of the workspace by id or (case-insensitive, unique) name."""
-    if not isinstance(value, str) or not value.strip():
-        raise _invalid(field, "Must be a label id or name.")
+    _check_text(field, value, "label")
     labels = Label.objects.filter(workspace=workspace)
     try:
         label = labels.filter(pk=uuid.UUID(value)).first()
@@ -91,6 +97,9 @@ def _decimal(name: str, raw: str) -> decimal.Decimal:
 
 def deal_filter(queryset: QuerySet, *, params: Any, workspace: Workspace, user: Any = None) -> QuerySet:
     """Applies the deal list's query filters; a malformed value is a 400 naming the parameter."""
+    for name, value in params.items():
+        if "\x00" in str(value):
+            raise _invalid(str(name), "Must not contain NUL characters.")
     if raw := params.get("stage"):
         queryset = queryset.filter(stage=stage_resolve(workspace=workspace, value=raw))
     if raw := params.get("status"):

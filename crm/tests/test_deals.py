@@ -321,6 +321,9 @@ def test_filters(api_client, workspace, user, make_member):
         "value_min=abc",
         "value_max=NaN",
         "updated_since=yesterday",
+        "q=%00",
+        "stage=%00",
+        "label=a%00",
     ],
 )
 def test_bad_filters_are_400(api_client, query):
@@ -335,3 +338,22 @@ def test_deleting_the_contact_deletes_its_deals(workspace, contact):
     deal = deal_factory(workspace=workspace, contact=contact)
     contact.delete()
     assert not Deal.objects.filter(pk=deal.pk).exists()
+
+
+def test_detail_query_count_does_not_grow_with_the_timeline(api_client, workspace):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    deal = deal_factory(workspace=workspace)
+    deal.labels.set(Label.objects.filter(workspace=workspace))
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert api_client.get(detail(deal)).status_code == 200
+        return len(ctx.captured_queries)
+
+    few = queries()
+    for name in ["Qualificado", "Proposta", "Negociação", "Fechado", "Lead"] * 3:
+        services.deal_update(deal=deal, data={"stage": stage_named(workspace, name)})
+    assert queries() == few
+    assert len(api_client.get(detail(deal)).json()["activities"]) == 1 + 15 + 2 * 3

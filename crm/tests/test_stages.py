@@ -177,6 +177,7 @@ def test_delete_stage_with_deals_needs_move_to(api_client, workspace):
 
     assert_json_error(api_client.delete(f"{STAGES}/{lead.pk}?move_to={lead.pk}"), 400)
     assert_json_error(api_client.delete(f"{STAGES}/{lead.pk}?move_to=nowhere"), 400)
+    assert_json_error(api_client.delete(f"{STAGES}/{lead.pk}?move_to=%00"), 400)
 
     response = api_client.delete(f"{STAGES}/{lead.pk}?move_to={proposta.pk}")
     assert response.status_code == 200, response.content
