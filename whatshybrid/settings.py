@@ -283,6 +283,8 @@ SPECTACULAR_SETTINGS = {
 PAGE_SIZE_DEFAULT = env_int("PAGE_SIZE_DEFAULT", 50)
 PAGE_SIZE_MAX = env_int("PAGE_SIZE_MAX", 200)
 CONTACTS_PAGE_SIZE_MAX = env_int("CONTACTS_PAGE_SIZE_MAX", 1000)
+# Tasks and templates: the extension's sync lists them without a limit and reads one page.
+SYNC_PAGE_SIZE_DEFAULT = env_int("SYNC_PAGE_SIZE_DEFAULT", 1000)
 # Contact imports with more rows than this run as a background job (POST answers 202).
 CONTACTS_IMPORT_ASYNC_ROWS = env_int("CONTACTS_IMPORT_ASYNC_ROWS", 2000)
 CONTACTS_IMPORT_BATCH_SIZE = env_int("CONTACTS_IMPORT_BATCH_SIZE", 1000)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
@@ -43,6 +44,8 @@ class TaskViewSet(WorkspaceViewSet):
     serializer_class = TaskSerializer
     input_serializer_class = TaskInputSerializer
     filter_backends: ClassVar[list] = [TaskFilterBackend]
+    # The extension's sync reads only the first page of an unlimited GET: make that page whole.
+    default_page_size = max_page_size = settings.SYNC_PAGE_SIZE_DEFAULT
 
     def narrow_queryset(self, queryset: QuerySet) -> QuerySet:
         return selectors.task_with_related(queryset)

@@ -332,3 +332,11 @@ def test_hostile_filters_are_400_not_500(api_client, query):
 def test_out_of_range_due_date_is_400(api_client, workspace):
     error = assert_json_error(api_client.post(LIST_URL, {"title": "t", "due_date": "9999-12-31T23:00:00-03:00"}), 400)
     assert "due_date" in error["errors"]
+
+
+def test_an_unlimited_list_returns_every_task_for_the_extensions_sync(api_client, workspace):
+    for _ in range(60):  # more than PAGE_SIZE_DEFAULT (50)
+        task_factory(workspace=workspace)
+    body = api_client.get(LIST_URL).json()
+    assert (len(body["tasks"]), body["limit"], body["has_more"]) == (60, 1000, False)
+    assert len(api_client.get(f"{LIST_URL}?limit=5").json()["tasks"]) == 5

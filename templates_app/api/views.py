@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -38,6 +39,8 @@ class TemplateViewSet(WorkspaceViewSet):
     serializer_class = TemplateSerializer
     input_serializer_class = TemplateInputSerializer
     filter_backends: ClassVar[list] = [TemplateFilterBackend]
+    # The extension's sync reads only the first page of an unlimited GET: make that page whole.
+    default_page_size = max_page_size = settings.SYNC_PAGE_SIZE_DEFAULT
     # Rendering reads; any member may preview a template.
     role_requirements: ClassVar[dict] = {"render_template": ALL_ROLES}
 

@@ -104,6 +104,8 @@ class WorkspaceViewSet(WorkspaceRequestMixin, GenericViewSet):
     object_name: ClassVar[str]
     input_serializer_class: ClassVar[type | None] = None
     max_page_size: ClassVar[int | None] = None
+    # Set where the extension's "sync all" lists without a limit and reads only the first page.
+    default_page_size: ClassVar[int | None] = None
     updated_since_field: ClassVar[str | None] = "updated_at"
     lookup_value_regex = UUID_PATTERN
     http_method_names: ClassVar[list[str]] = ["get", "post", "put", "patch", "delete", "options"]
@@ -173,7 +175,7 @@ class WorkspaceViewSet(WorkspaceRequestMixin, GenericViewSet):
         rows, meta = ResourcePagination().paginate(
             queryset,
             request,
-            default_limit=settings.PAGE_SIZE_DEFAULT,
+            default_limit=self.default_page_size or settings.PAGE_SIZE_DEFAULT,
             max_limit=self.max_page_size or settings.PAGE_SIZE_MAX,
         )
         return Response({self.resource_name: self.output(rows, many=True), **meta})
