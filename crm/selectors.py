@@ -41,41 +41,33 @@ def with_totals(queryset: QuerySet) -> QuerySet:
     ).order_by("position", "id")
 
 
-def _check_text(field: str, value: Any, what: str) -> None:
+def _by_id_or_name(model: type, *, workspace: Workspace, value: Any, field: str) -> Any:
+    """A row of the workspace by id, or by name (any case) when exactly one row has it."""
+    what = model._meta.verbose_name
     if not isinstance(value, str) or not value.strip():
         raise _invalid(field, f"Must be a {what} id or name.")
     # PostgreSQL cannot hold NUL in text: it would fail inside the query as a 500.
     if "\x00" in value:
         raise _invalid(field, "Must not contain NUL characters.")
+    rows = model.objects.filter(workspace=workspace)
+    try:
+        row = rows.filter(pk=uuid.UUID(value)).first()
+    except ValueError:
+        matches = list(rows.annotate(lname=Lower("name")).filter(lname=value.strip().lower())[:2])
+        if len(matches) > 1:
+            raise _invalid(field, f"Several {what}s are named {value!r}; use the {what} id.") from None
+        row = matches[0] if matches else None
+    if row is None:
+        raise _invalid(field, f"{what.capitalize()} {value!r} not found.")
+    return row
 
 
 def stage_resolve(*, workspace: Workspace, value: Any, field: str = "stage") -> PipelineStage:
-    """A stage of the workspace by id, or by name when exactly one stage has it (any case)."""
-    _check_text(field, value, "stage")
-    stages = PipelineStage.objects.filter(workspace=workspace)
-    try:
-        stage = stages.filter(pk=uuid.UUID(value)).first()
-    except ValueError:
-        matches = list(stages.annotate(lname=Lower("name")).filter(lname=value.strip().lower())[:2])
-        if len(matches) > 1:
-            raise _invalid(field, f"Several stages are named {value!r}; use the stage id.") from None
-        stage = matches[0] if matches else None
-    if stage is None:
-        raise _invalid(field, f"Stage {value!r} not found.")
-    return stage
+    return _by_id_or_name(PipelineStage, workspace=workspace, value=value, field=field)
 
 
 def label_resolve(*, workspace: Workspace, value: Any, field: str = "label") -> Label:
-    """A label of the workspace by id or (case-insensitive, unique) name."""
-    _check_text(field, value, "label")
-    labels = Label.objects.filter(workspace=workspace)
-    try:
-        label = labels.filter(pk=uuid.UUID(value)).first()
-    except ValueError:
-        label = labels.annotate(lname=Lower("name")).filter(lname=value.strip().lower()).first()
-    if label is None:
-        raise _invalid(field, f"Label {value!r} not found.")
-    return label
+    return _by_id_or_name(Label, workspace=workspace, value=value, field=field)
 
 
 def _uuid(name: str, raw: str) -> uuid.UUID:

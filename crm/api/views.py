@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
@@ -40,6 +41,20 @@ DealDetailSerializer = inline_serializer(
 LabelObjectSerializer = inline_serializer(name="LabelObject", fields={"label": LabelSerializer()})
 
 
+def crm_schema(resource: str, object_serializer: Any, detail_serializer: Any = None) -> Callable[[type], type]:
+    """The schema of a CRM viewset: its ``{object}`` answers and a list id apart from retrieve's."""
+    single = extend_schema(responses={200: object_serializer})
+    return lambda viewset: extend_schema(tags=["crm"])(
+        extend_schema_view(
+            list=extend_schema(operation_id=f"crm_{resource}_list"),
+            create=extend_schema(responses={201: object_serializer}),
+            retrieve=extend_schema(responses={200: detail_serializer or object_serializer}),
+            update=single,
+            partial_update=single,
+        )(viewset)
+    )
+
+
 @extend_schema(tags=["crm"])
 class PipelineView(WorkspaceAPIView):
     """The pipeline board: every stage in position order with its deal count and total value."""
@@ -50,13 +65,7 @@ class PipelineView(WorkspaceAPIView):
         return Response({"stages": StageSerializer(stages, many=True).data})
 
 
-@extend_schema_view(
-    create=extend_schema(responses={201: StageObjectSerializer}),
-    update=extend_schema(responses={200: StageObjectSerializer}),
-    partial_update=extend_schema(responses={200: StageObjectSerializer}),
-    retrieve=extend_schema(responses={200: StageObjectSerializer}),
-)
-@extend_schema(tags=["crm"])
+@crm_schema("pipeline_stages", StageObjectSerializer)
 class StageViewSet(WorkspaceViewSet):
     """Pipeline stages; positions stay 0..n-1 without gaps whatever is created, moved or deleted."""
 
@@ -65,10 +74,6 @@ class StageViewSet(WorkspaceViewSet):
     object_name = "stage"
     serializer_class = StageSerializer
     input_serializer_class = StageInputSerializer
-
-    @extend_schema(operation_id="crm_stages_list")
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
 
     def narrow_queryset(self, queryset: Any) -> Any:
         return selectors.with_totals(queryset)
@@ -110,12 +115,7 @@ class StageViewSet(WorkspaceViewSet):
         return Response({"stages": StageSerializer(stages, many=True).data})
 
 
-@extend_schema_view(
-    create=extend_schema(responses={201: DealObjectSerializer}),
-    update=extend_schema(responses={200: DealObjectSerializer}),
-    partial_update=extend_schema(responses={200: DealObjectSerializer}),
-)
-@extend_schema(tags=["crm"])
+@crm_schema("deals", DealObjectSerializer, DealDetailSerializer)
 class DealViewSet(WorkspaceViewSet):
     """Deals; a stage move or status change lands in the deal's activity timeline."""
 
@@ -126,14 +126,9 @@ class DealViewSet(WorkspaceViewSet):
     input_serializer_class = DealInputSerializer
     filter_backends: ClassVar[list] = [DealFilterBackend]
 
-    @extend_schema(operation_id="crm_deals_list")
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
-
     def narrow_queryset(self, queryset: Any) -> Any:
         return selectors.with_relations(queryset)
 
-    @extend_schema(responses={200: DealDetailSerializer})
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         deal = self.get_object()
         activities = DealActivitySerializer(selectors.deal_activities(deal=deal), many=True).data
@@ -150,13 +145,7 @@ class DealViewSet(WorkspaceViewSet):
         services.deal_delete(deal=instance)
 
 
-@extend_schema_view(
-    create=extend_schema(responses={201: LabelObjectSerializer}),
-    update=extend_schema(responses={200: LabelObjectSerializer}),
-    partial_update=extend_schema(responses={200: LabelObjectSerializer}),
-    retrieve=extend_schema(responses={200: LabelObjectSerializer}),
-)
-@extend_schema(tags=["crm"])
+@crm_schema("labels", LabelObjectSerializer)
 class LabelViewSet(WorkspaceViewSet):
     """Labels: unique names per workspace, whatever the case."""
 
@@ -165,10 +154,6 @@ class LabelViewSet(WorkspaceViewSet):
     object_name = "label"
     serializer_class = LabelSerializer
     input_serializer_class = LabelInputSerializer
-
-    @extend_schema(operation_id="crm_labels_list")
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
 
     def perform_create(self, data: dict[str, Any]) -> Label:
         return services.label_create(workspace=self.request.workspace, **data)
