@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from tasks.models import Task
+from whatshybrid.api.errors import ApplicationError
 from whatshybrid.realtime.publisher import publish
 
 WRITABLE_FIELDS = (
@@ -56,6 +57,12 @@ def _apply(task: Task, data: dict[str, Any], now: datetime.datetime) -> list[str
                 task.reminder_at, task.reminder_sent_at = value, None  # a new time is a new reminder
                 changed += ["reminder_at", "reminder_sent_at"]
         else:
+            if name in ("contact", "deal") and value is not None and value.workspace_id != task.workspace_id:
+                raise ApplicationError(
+                    f"{name}_id: Not found in this workspace.",
+                    code="VALIDATION_ERROR",
+                    errors={f"{name}_id": ["Not found in this workspace."]},
+                )
             setattr(task, name, value)
             changed.append(name)
     if "status" in data:
@@ -80,7 +87,11 @@ def _schedule_reminder(task: Task) -> None:
 
 @transaction.atomic
 def task_create(*, workspace: Workspace, created_by: Any = None, **fields: Any) -> Task:
-    """Creates a task. ``due_date`` is a date (a whole local day) or an aware datetime."""
+    """Creates a task. ``due_date`` is a date (a whole local day) or an aware datetime.
+
+    A contact or deal of another workspace is refused here too; ``assigned_to`` must already be
+    checked as a member (the API's and the admin's forms do it).
+    """
     task = Task(workspace=workspace, created_by=created_by)
     _apply(task, fields, timezone.now())
     task.save(force_insert=True)
