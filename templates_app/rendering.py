@@ -19,16 +19,14 @@ MAX_VALUE_LENGTH = 5000
 
 # Placeholder names (lower-cased) → how to read the value from a contact. Portuguese and English
 # names both work because the extension's users write templates in either.
-CONTACT_FIELDS: dict[str, Callable[[Any], str]] = {}
-for _names, _reader in (
+_CONTACT_READERS: tuple[tuple[tuple[str, ...], Callable[[Any], str]], ...] = (
     (("nome", "name", "nome_completo", "full_name", "cliente", "contato", "contact"), lambda c: c.name),
     (("primeiro_nome", "first_name", "firstname"), lambda c: (c.name or "").split(" ")[0]),
     (("telefone", "phone", "celular", "whatsapp", "numero", "número", "number"), lambda c: c.phone),
     (("email", "e_mail"), lambda c: c.email),
     (("empresa", "company"), lambda c: c.company),
-):
-    for _name in _names:
-        CONTACT_FIELDS[_name] = _reader
+)
+CONTACT_FIELDS: dict[str, Callable[[Any], str]] = {name: read for names, read in _CONTACT_READERS for name in names}
 
 
 class VariableError(ValueError):
