@@ -187,7 +187,7 @@ def stage_delete(*, stage: PipelineStage, move_to: PipelineStage | None = None, 
     for deal in deals:
         _deal_move(deal, to_stage=move_to, explicit_status=None, actor=actor)
     if deals:
-        Deal.objects.bulk_update(deals, ["stage", "status", "won_at", "lost_at", "updated_at"])
+        Deal.objects.bulk_update(deals, ["stage", "status", "won_at", "lost_at", "lost_reason", "updated_at"])
         for deal in deals:
             publish(workspace, "deal:updated", deal_payload(deal))
     ordered.remove(stage.pk)

@@ -218,3 +218,14 @@ def test_service_renumbering_with_many_stages(workspace):
         services.stage_create(workspace=other, name=f"Extra {index}", position=index % 3)
     assert_contiguous(other)
     assert PipelineStage.objects.filter(workspace=other).count() == 26
+
+
+def test_deals_moved_out_of_a_deleted_lost_stage_reopen(api_client, workspace):
+    perdido, lead = stage_named(workspace, "Perdido"), stage_named(workspace, "Lead")
+    deal = deal_factory(workspace=workspace, stage=perdido, lost_reason="Preço")
+    assert (deal.status, deal.lost_reason) == ("lost", "Preço")
+    assert api_client.delete(f"{STAGES}/{perdido.pk}?move_to=Lead").json()["moved_deals"] == 1
+    deal.refresh_from_db()
+    assert (deal.stage_id, deal.status, deal.lost_at, deal.lost_reason) == (lead.pk, "open", None, "")
+    kinds = set(DealActivity.objects.filter(deal=deal).values_list("kind", flat=True))
+    assert kinds == {"created", "stage_changed", "status_changed"}
