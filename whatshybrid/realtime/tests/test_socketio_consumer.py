@@ -192,3 +192,13 @@ async def test_idle_socket_on_redis_survives_the_blocking_read_timeout(user, wor
     await publish_events(workspace, "contact:created")
     assert (await client.next_event())[0] == "contact:created"
     await client.close()
+
+
+async def test_malformed_frames_are_ignored_and_the_socket_keeps_working(user, workspace, token_for):
+    client = await connected_client(await token_for(user, workspace))
+    for frame in ("xyz", "4", "42not json", "42[]", "42[1,2]", "49", "9", "4" + "[" * 50):
+        await client.communicator.send_to(text_data=frame)
+    await client.communicator.send_to(bytes_data=b"\x00\x01binary")
+    await publish_events(workspace, "contact:updated")
+    assert (await client.next_event())[0] == "contact:updated"
+    await client.close()
