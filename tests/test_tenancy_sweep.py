@@ -34,6 +34,7 @@ REFERENCE_FIELDS = {
     "stage": "stage",
     "stage_id": "stage",
     "move_to": "stage",
+    "stage_ids": "stage",
     "label": "label",
     "label_id": "label",
     "labels": "label",
@@ -145,7 +146,7 @@ def test_lists_and_reports_never_show_the_other_workspace(
 def _writable_operations() -> list[tuple[ServedRoute, Route, str]]:
     rows = []
     for served, route in api_routes(COLLECTION, DETAIL, ACTION, NESTED, SINGLETON):
-        for method in ("post", "put", "patch"):
+        for method in ("post", "put", "patch", "delete"):
             if method in served.methods:
                 rows.append((served, route, method))
     return rows
@@ -161,11 +162,13 @@ def test_bodies_pointing_at_the_other_workspace_are_refused(
     served: ServedRoute, route: Route, method: str, seeded: tuple[Tenant, Tenant], schema: OpenAPI
 ) -> None:
     a, b = seeded
-    fields = {
-        name: (REFERENCE_FIELDS[name], prop)
-        for name, prop in schema.body_properties(served.path, method).items()
-        if name in REFERENCE_FIELDS
-    }
+    # DELETE carries its references in the query string (?move_to=<stage>), the others in the body.
+    accepted = (
+        {name: {} for name in schema.query_parameters(served.path, method)}
+        if method == "delete"
+        else schema.body_properties(served.path, method)
+    )
+    fields = {name: (REFERENCE_FIELDS[name], prop) for name, prop in accepted.items() if name in REFERENCE_FIELDS}
     fields = {n: v for n, v in fields.items() if v[0] == "member" or b.seeder.available(v[0])}
     if not fields:
         pytest.skip(f"{method.upper()} {served.path} takes no reference to another object")
@@ -177,8 +180,10 @@ def test_bodies_pointing_at_the_other_workspace_are_refused(
     for name, (resource, prop) in fields.items():
         base = (a.seeder.payload(route.resource) or {}) if creates else {}
         foreign = _resource_id(b, resource)
-        body = {**base, name: [foreign] if prop.get("type") == "array" else foreign}
-        reply = call(method, url, body)
+        if method == "delete":
+            reply = call(method, f"{url}?{name}={foreign}")
+        else:
+            reply = call(method, url, {**base, name: [foreign] if prop.get("type") == "array" else foreign})
         assert 400 <= reply.status < 500, (
             f"{method.upper()} {url} with {name}=<B's {resource}> was accepted: {reply.status} {reply.text[:300]}"
         )
