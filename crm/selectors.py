@@ -15,10 +15,8 @@ from crm.models import Deal, DealActivity, Label, PipelineStage
 from whatshybrid.api.errors import ApplicationError
 
 ACTIVITY_LIMIT = 50
-# Columns of the joined contact/stage the deal serializer never shows.
-DEFERRED_RELATED = tuple(
-    f"contact__{name}" for name in ("phone_raw", "email", "company", "notes", "tags", "custom_fields", "source")
-)
+# Only the columns of the joined contact and stage that the deal serializer shows.
+RELATED_COLUMNS = ("contact__id", "contact__name", "contact__phone", "stage__id", "stage__name")
 
 
 def _invalid(name: str, message: str) -> ApplicationError:
@@ -126,7 +124,8 @@ def deal_filter(queryset: QuerySet, *, params: Any, workspace: Workspace, user: 
 
 def with_relations(queryset: QuerySet) -> QuerySet:
     """Deals with the contact and stage columns the serializer shows, in the same query."""
-    return queryset.select_related("contact", "stage").defer(*DEFERRED_RELATED)
+    deal_columns = [field.name for field in Deal._meta.concrete_fields if field.name != "workspace"]
+    return queryset.select_related("contact", "stage").only(*deal_columns, *RELATED_COLUMNS)
 
 
 def deal_list_prefetch(queryset: QuerySet) -> list[Deal]:
