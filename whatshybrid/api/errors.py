@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, JsonResponse
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions, status
@@ -151,6 +152,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(error_body(request, status_code=429), status=429, headers={"Retry-After": "60"})
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body(request, status_code=413), status=413)
+    if isinstance(exc, IntegrityError):
+        # A row the request referenced was deleted (or a unique value taken) by a concurrent
+        # request between validation and commit: a conflict the client can retry, not a crash.
+        logger.warning("integrity conflict on %s: %s", getattr(request, "path", "?"), exc)
+        message = "The request conflicts with a concurrent change. Retry it."
+        return Response(error_body(request, status_code=409, message=message, code="CONFLICT"), status=409)
     if isinstance(exc, (Http404, ObjectDoesNotExist)):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
