@@ -182,18 +182,21 @@ class DealSerializer(serializers.ModelSerializer):
         if not hasattr(deal, "_label_rows"):
             selectors.attach_deal_labels([deal])
         moment = self.fields["created_at"].to_representation
-        contact = deal.contact
+        if hasattr(deal, "stage_name"):  # annotated by selectors.with_relations
+            contact_name, contact_phone, stage_name = deal.contact_name, deal.contact_phone, deal.stage_name
+        else:
+            contact_name, contact_phone, stage_name = deal.contact.name, deal.contact.phone, deal.stage.name
         return {
             "id": str(deal.pk),
             "contact_id": str(deal.contact_id),
-            "contact": {"id": str(contact.pk), "name": contact.name, "phone": contact.phone},
+            "contact": {"id": str(deal.contact_id), "name": contact_name, "phone": contact_phone},
             "title": deal.title,
             "description": deal.description,
             "value": f"{deal.value:.2f}",
             "currency": deal.currency,
             "stage": str(deal.stage_id),
             "stage_id": str(deal.stage_id),
-            "stage_name": deal.stage.name,
+            "stage_name": stage_name,
             "status": deal.status,
             "probability": deal.probability,
             "expected_close_date": deal.expected_close_date.isoformat() if deal.expected_close_date else None,
