@@ -26,7 +26,7 @@ RELATED_LIMIT = 10
 RELATED_MODELS = {
     "conversations": ("messaging", "Conversation", ("id", "status", "last_message_at", "created_at", "updated_at")),
     "deals": ("crm", "Deal", ("id", "title", "value", "stage_id", "status", "created_at", "updated_at")),
-    "tasks": ("tasks", "Task", ("id", "title", "status", "priority", "due_date", "created_at", "updated_at")),
+    "tasks": ("tasks", "Task", ("id", "title", "status", "priority", "due_at", "due_day", "created_at", "updated_at")),
 }
 _DIGITS = re.compile(r"\D")
 

@@ -160,6 +160,18 @@ def test_detail_lists_the_contacts_conversation(api_client, workspace):
     assert [row["id"] for row in body["conversations"]] == [str(conversation.pk)]
 
 
+def test_detail_lists_the_contacts_tasks_with_their_due_day(api_client, workspace):
+    contact = contact_factory(workspace=workspace)
+    created = api_client.post(
+        "/api/v1/tasks", {"title": "Ligar", "contact_id": str(contact.pk), "due_date": "2026-12-01"}
+    )
+    assert created.status_code == 201, created.content
+    rows = api_client.get(detail(contact)).json()["tasks"]
+    assert [(row["id"], row["title"], row["due_day"], row["due_at"]) for row in rows] == [
+        (created.json()["task"]["id"], "Ligar", "2026-12-01", None)
+    ]
+
+
 # --- list: search, filters, ordering, paging ------------------------------------------------
 def ids(response: Any) -> list[str]:
     assert response.status_code == 200, response.content
