@@ -177,26 +177,14 @@ def _throughput(session: Any, url: str, headers: dict[str, str], requests_count:
 def _bench_list(quick: bool) -> list:
     import requests
 
-    from bench.common import LiveServer, higher_is_better, isolated_database
+    from bench.common import LiveServer, bench_server_env, higher_is_better, isolated_database, register_bench_user
 
     rounds, per_round = (2, 30) if quick else (5, 100)
     with isolated_database("contacts_list") as env:
-        server_env = {
-            **env,
-            "DJANGO_SETTINGS_MODULE": "bench.bench_contacts",
-            "WHL_BENCH_CONTACTS_SERVER": "1",
-            "RATELIMIT_GENERAL": "100000000/m",  # the throttle still runs, it just never trips
-            "RATELIMIT_AUTH": "100000/m",
-        }
+        server_env = bench_server_env(env, settings_module="bench.bench_contacts", flag="WHL_BENCH_CONTACTS_SERVER")
         with LiveServer(server_env) as server, requests.Session() as session:
-            auth = session.post(
-                f"{server.url}/api/v1/auth/register",
-                json={"email": "bench@example.com", "password": "Bench-Passw0rd!", "name": "Bench"},
-                timeout=30,
-            )
-            auth.raise_for_status()
-            headers = {"Authorization": f"Bearer {auth.json()['accessToken']}"}
-            workspace_id = auth.json()["workspace"]["id"]
+            headers, registered = register_bench_user(session, server.url)
+            workspace_id = registered["workspace"]["id"]
             rows = [
                 {"phone": f"+55119{i:08d}", "name": f"Cliente {i}", "email": f"c{i}@x.com", "tags": ["vip"]}
                 for i in range(1000)

@@ -87,26 +87,14 @@ def _seed(session: Any, base_url: str, headers: dict[str, str], deals: int) -> N
 def run(quick: bool) -> list:
     import requests
 
-    from bench.common import LiveServer, higher_is_better, isolated_database
+    from bench.common import LiveServer, bench_server_env, higher_is_better, isolated_database, register_bench_user
 
     deals, rounds, per_round = (200, 2, 30) if quick else (1000, 5, 100)
     with isolated_database("crm") as env:
-        server_env = {
-            **env,
-            "DJANGO_SETTINGS_MODULE": "bench.bench_crm",
-            "WHL_BENCH_CRM_SERVER": "1",
-            "RATELIMIT_GENERAL": "100000000/m",  # the throttle still runs, it just never trips
-            "RATELIMIT_AUTH": "100000/m",
-        }
+        server_env = bench_server_env(env, settings_module="bench.bench_crm", flag="WHL_BENCH_CRM_SERVER")
         with LiveServer(server_env) as server, requests.Session() as session:
-            auth = session.post(
-                f"{server.url}/api/v1/auth/register",
-                json={"email": "bench@example.com", "password": "Bench-Passw0rd!", "name": "Bench"},
-                timeout=30,
-            )
-            auth.raise_for_status()
-            headers = {"Authorization": f"Bearer {auth.json()['accessToken']}"}
-            workspace_id = auth.json()["workspace"]["id"]
+            headers, registered = register_bench_user(session, server.url)
+            workspace_id = registered["workspace"]["id"]
             _seed(session, server.url, headers, deals)
 
             board = session.get(f"{server.url}/api/v1/crm/pipeline", headers=headers, timeout=30).json()["stages"]

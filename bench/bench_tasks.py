@@ -124,26 +124,21 @@ def _bench_server(quick: bool) -> list:
 
     import requests
 
-    from bench.common import LiveServer, Result, higher_is_better, isolated_database
+    from bench.common import (
+        LiveServer,
+        Result,
+        bench_server_env,
+        higher_is_better,
+        isolated_database,
+        register_bench_user,
+    )
 
     rounds, per_round, per_client = (2, 30, 20) if quick else (5, 100, 100)
     with isolated_database("tasks") as env:
-        server_env = {
-            **env,
-            "DJANGO_SETTINGS_MODULE": "bench.bench_tasks",
-            "WHL_BENCH_TASKS_SERVER": "1",
-            "RATELIMIT_GENERAL": "100000000/m",  # the throttle still runs, it just never trips
-            "RATELIMIT_AUTH": "100000/m",
-        }
+        server_env = bench_server_env(env, settings_module="bench.bench_tasks", flag="WHL_BENCH_TASKS_SERVER")
         with LiveServer(server_env) as server, requests.Session() as session:
-            auth = session.post(
-                f"{server.url}/api/v1/auth/register",
-                json={"email": "bench@example.com", "password": "Bench-Passw0rd!", "name": "Bench"},
-                timeout=30,
-            )
-            auth.raise_for_status()
-            headers = {"Authorization": f"Bearer {auth.json()['accessToken']}"}
-            workspace_id, user_id = auth.json()["workspace"]["id"], auth.json()["user"]["id"]
+            headers, registered = register_bench_user(session, server.url)
+            workspace_id, user_id = registered["workspace"]["id"], registered["user"]["id"]
             rows = [{"phone": f"+55119{i:08d}", "name": f"Cliente {i}"} for i in range(50)]
             session.post(
                 f"{server.url}/api/v1/contacts/import", json={"contacts": rows}, headers=headers, timeout=120

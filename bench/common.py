@@ -204,3 +204,27 @@ def register(base_url: str, email: str, password: str = "Bench-Passw0rd-2026") -
     )
     response.raise_for_status()
     return response.json()
+
+
+def bench_server_env(env: dict[str, str], *, settings_module: str, flag: str) -> dict[str, str]:
+    """Environment for a benchmark's own server: its settings module (which adds the bare
+    baseline views) and rate limits too high to trip, so the throttle's cost is still measured."""
+    return {
+        **env,
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        flag: "1",
+        "RATELIMIT_GENERAL": "100000000/m",
+        "RATELIMIT_AUTH": "100000/m",
+    }
+
+
+def register_bench_user(session: requests.Session, url: str) -> tuple[dict[str, str], dict]:
+    """Registers the benchmark's user; returns the auth headers and the register body."""
+    response = session.post(
+        f"{url}/api/v1/auth/register",
+        json={"email": "bench@example.com", "password": "Bench-Passw0rd!", "name": "Bench"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    body = response.json()
+    return {"Authorization": f"Bearer {body['accessToken']}"}, body
