@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import Membership, User, Workspace
@@ -89,6 +90,17 @@ def other_user(make_user: Callable[..., User]) -> User:
 @pytest.fixture
 def other_workspace(other_user: User) -> Workspace:
     return workspace_create(name="Loja do Bruno", owner=other_user)
+
+
+@pytest.fixture
+def admin_client(make_user: Callable[..., User]) -> Client:
+    """A Django test client logged in to the admin as a superuser (pytest-django's own needs a username)."""
+    staff = make_user(email="admin@example.com")
+    staff.is_staff = staff.is_superuser = True
+    staff.save()
+    client = Client()
+    client.force_login(staff)
+    return client
 
 
 @pytest.fixture

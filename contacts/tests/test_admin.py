@@ -2,23 +2,12 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from contacts.models import Contact
 from contacts.tests.factories import contact_factory
 from whatshybrid.realtime.models import Event
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(make_user) -> Client:
-    staff = make_user(email="admin@example.com")
-    staff.is_staff = staff.is_superuser = True
-    staff.save()
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 def test_changelist_search_and_filters(admin_client, workspace):

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from contacts.tests.factories import contact_factory
 from crm.models import Deal, DealActivity, Label, PipelineStage
@@ -71,16 +70,6 @@ def test_deleted_label_leaves_deals_and_contacts(api_client, workspace):
     deal = deal_factory(workspace=workspace, contact=contact, labels=[vip])
     api_client.delete(f"{LABELS}/{vip.pk}")
     assert list(deal.labels.all()) == [] and list(contact.labels.all()) == []
-
-
-@pytest.fixture
-def admin_client(make_user) -> Client:
-    staff = make_user(email="admin@example.com")
-    staff.is_staff = staff.is_superuser = True
-    staff.save()
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 @pytest.mark.parametrize("model", ["label", "pipelinestage", "deal", "dealactivity"])

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from contacts.tests.factories import contact_factory
 from tasks.models import Task
@@ -9,16 +8,6 @@ from tasks.tests.factories import task_factory
 from whatshybrid.realtime.models import Event
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(make_user) -> Client:
-    staff = make_user(email="admin@example.com")
-    staff.is_staff = staff.is_superuser = True
-    staff.save()
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 def form(workspace, **fields) -> dict:

@@ -1,22 +1,11 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from templates_app.models import MessageTemplate
 from templates_app.tests.factories import template_factory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(make_user) -> Client:
-    staff = make_user(email="admin@example.com")
-    staff.is_staff = staff.is_superuser = True
-    staff.save()
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 def form(workspace, **fields) -> dict:
