@@ -1,7 +1,8 @@
 """CRM writes: pipeline stages, deals (with their activity timeline) and labels.
 
 Every write runs in one transaction and publishes its event inside it, so an event is never
-announced for a change that rolled back.
+announced for a change that rolled back. The defaults a new workspace gets publish nothing:
+nobody can be listening to a workspace that is being created.
 """
 
 from __future__ import annotations
@@ -90,6 +91,34 @@ def _lock_pipeline(workspace: Workspace) -> list[Any]:
     return list(stages.values_list("pk", flat=True))
 
 
+def stage_payload(stage: PipelineStage) -> dict[str, Any]:
+    """The serialized stage, exactly as the REST API returns it (totals included)."""
+    (payload,) = _stage_payloads([stage.pk])
+    return payload
+
+
+def _stage_payloads(stage_ids: list[Any]) -> list[dict[str, Any]]:
+    from crm.api.serializers import StageSerializer
+    from crm.selectors import with_totals
+
+    if not stage_ids:
+        return []
+    return [dict(StageSerializer(stage).data) for stage in with_totals(PipelineStage.objects.filter(pk__in=stage_ids))]
+
+
+def _reposition(workspace: Workspace, before: list[Any], after: list[Any], *, announced: Any = None) -> None:
+    """Renumbers to ``after`` and publishes ``stage:updated`` for every other stage that moved.
+
+    ``before`` is the order read under the pipeline lock (positions are 0..n-1, so a stage's
+    index is its position); ``announced`` is the stage the caller publishes its own event for.
+    """
+    _renumber(workspace, after)
+    old = {pk: index for index, pk in enumerate(before)}
+    moved = [pk for index, pk in enumerate(after) if pk != announced and old.get(pk) != index]
+    for payload in _stage_payloads(moved):
+        publish(workspace, "stage:updated", payload)
+
+
 def _renumber(workspace: Workspace, ordered_ids: list[Any]) -> None:
     """Sets positions 0..n-1 in ``ordered_ids`` order with two UPDATEs.
 
@@ -121,12 +150,12 @@ def _check_won_lost(is_won: bool, is_lost: bool) -> None:
 def stage_create(*, workspace: Workspace, name: str, position: int | None = None, **fields: Any) -> PipelineStage:
     """Adds a stage at ``position`` (clamped; default: last), shifting the later ones down."""
     _check_won_lost(fields.get("is_won", False), fields.get("is_lost", False))
-    ordered = _lock_pipeline(workspace)
-    index = len(ordered) if position is None else max(0, min(position, len(ordered)))
-    stage = PipelineStage.objects.create(workspace=workspace, name=name, position=_PARK * 2 + len(ordered), **fields)
-    ordered.insert(index, stage.pk)
-    _renumber(workspace, ordered)
+    before = _lock_pipeline(workspace)
+    index = len(before) if position is None else max(0, min(position, len(before)))
+    stage = PipelineStage.objects.create(workspace=workspace, name=name, position=_PARK * 2 + len(before), **fields)
+    _reposition(workspace, before, [*before[:index], stage.pk, *before[index:]], announced=stage.pk)
     stage.refresh_from_db()
+    publish(workspace, "stage:created", stage_payload(stage))
     return stage
 
 
@@ -140,17 +169,21 @@ def stage_update(*, stage: PipelineStage, data: dict[str, Any]) -> PipelineStage
     if changed:
         stage.save(update_fields=[*changed, "updated_at"])
     if "position" in data:
-        ordered = _lock_pipeline(stage.workspace)
-        ordered.remove(stage.pk)
-        ordered.insert(max(0, min(data["position"], len(ordered))), stage.pk)
-        _renumber(stage.workspace, ordered)
+        before = _lock_pipeline(stage.workspace)
+        after = [pk for pk in before if pk != stage.pk]
+        after.insert(max(0, min(data["position"], len(after))), stage.pk)
+        _reposition(stage.workspace, before, after, announced=stage.pk)
         stage.refresh_from_db()
+    publish(stage.workspace, "stage:updated", stage_payload(stage))
     return stage
 
 
 @transaction.atomic
 def stage_reorder(*, workspace: Workspace, stage_ids: list[Any]) -> None:
-    """Puts the listed stages first, in that order; unlisted stages keep their relative order."""
+    """Puts the listed stages first, in that order; unlisted stages keep their relative order.
+
+    Every stage whose position changed gets a ``stage:updated``.
+    """
     ordered = _lock_pipeline(workspace)
     unknown = [str(pk) for pk in stage_ids if pk not in ordered]
     if unknown:
@@ -158,14 +191,15 @@ def stage_reorder(*, workspace: Workspace, stage_ids: list[Any]) -> None:
             "Unknown stage ids.", code="VALIDATION_ERROR", errors={"stage_ids": [f"Unknown: {', '.join(unknown)}"]}
         )
     listed = list(dict.fromkeys(stage_ids))
-    _renumber(workspace, listed + [pk for pk in ordered if pk not in listed])
+    _reposition(workspace, ordered, listed + [pk for pk in ordered if pk not in listed])
 
 
 @transaction.atomic
 def stage_delete(*, stage: PipelineStage, move_to: PipelineStage | None = None, actor: Any = None) -> int:
     """Deletes a stage; its deals move to ``move_to`` first, or the delete is a 409.
 
-    Returns how many deals were moved.
+    Publishes ``deal:updated`` per moved deal, ``stage:deleted`` ``{id}``, then ``stage:updated``
+    for the stages that moved up. Returns how many deals were moved.
     """
     workspace = stage.workspace
     ordered = _lock_pipeline(workspace)
@@ -190,9 +224,10 @@ def stage_delete(*, stage: PipelineStage, move_to: PipelineStage | None = None, 
         Deal.objects.bulk_update(deals, ["stage", "status", "won_at", "lost_at", "lost_reason", "updated_at"])
         for deal in deals:
             publish(workspace, "deal:updated", deal_payload(deal))
-    ordered.remove(stage.pk)
+    stage_id = stage.pk
     stage.delete()
-    _renumber(workspace, ordered)
+    publish(workspace, "stage:deleted", {"id": str(stage_id)})
+    _reposition(workspace, ordered, [pk for pk in ordered if pk != stage_id])
     return len(deals)
 
 
@@ -363,6 +398,13 @@ def deal_delete(*, deal: Deal) -> None:
 
 
 # --- labels ---------------------------------------------------------------------------------
+def label_payload(label: Label) -> dict[str, Any]:
+    """The serialized label, exactly as the REST API returns it."""
+    from crm.api.serializers import LabelSerializer
+
+    return dict(LabelSerializer(label).data)
+
+
 def _label_exists(workspace: Workspace, name: str, exclude: Any = None) -> Any:
     queryset = Label.objects.filter(workspace=workspace).annotate(lname=Lower("name")).filter(lname=name.lower())
     if exclude is not None:
@@ -399,6 +441,7 @@ def label_create(*, workspace: Workspace, name: str, **fields: Any) -> Label:
     """Creates a label; a name already used in the workspace (any case) is a 409."""
     label = Label(workspace=workspace, name=name, **fields)
     _label_save(label, force_insert=True)
+    publish(workspace, "label:created", label_payload(label))
     return label
 
 
@@ -408,10 +451,15 @@ def label_update(*, label: Label, data: dict[str, Any]) -> Label:
     for field in changed:
         setattr(label, field, data[field])
     _label_save(label, update_fields=[*changed, "updated_at"])
+    publish(label.workspace, "label:updated", label_payload(label))
     return label
 
 
 @transaction.atomic
 def label_delete(*, label: Label) -> None:
-    """Deletes the label; it simply disappears from the contacts and deals that carried it."""
+    """Deletes the label; it simply disappears from the contacts and deals that carried it
+    (``label:deleted`` ``{id}`` stands for those changes: no per-contact or per-deal events)."""
+    label_id = label.pk
+    workspace = label.workspace
     label.delete()
+    publish(workspace, "label:deleted", {"id": str(label_id)})

@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from accounts.models import User
 from contacts import fields as contact_rules
@@ -16,13 +17,14 @@ from contacts.models import Contact
 from crm import selectors
 from crm.models import Deal, DealActivity, Label, PipelineStage
 from whatshybrid.api.errors import ApplicationError
+from whatshybrid.api.fields import StrictCharField
 from whatshybrid.api.serializers import StrictSerializer, WorkspaceRelatedField
 
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 
 
-class ColorField(serializers.CharField):
+class ColorField(StrictCharField):
     """A hex colour (#rgb or #rrggbb), stored lower-case."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -59,9 +61,9 @@ class LabelSerializer(serializers.ModelSerializer):
 
 
 class LabelInputSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=60)
+    name = StrictCharField(max_length=60)
     color = ColorField(required=False)
-    description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    description = StrictCharField(max_length=300, required=False, allow_blank=True)
 
 
 class LabelRefSerializer(serializers.Serializer):
@@ -106,7 +108,7 @@ class StageSerializer(serializers.ModelSerializer):
 
 class StageInputSerializer(StrictSerializer):
     echo_fields = frozenset({"deal_count", "total_value"})
-    name = serializers.CharField(max_length=80)
+    name = StrictCharField(max_length=80)
     color = ColorField(required=False)
     position = serializers.IntegerField(min_value=0, max_value=10_000, required=False)
     probability = serializers.IntegerField(min_value=0, max_value=100, required=False)
@@ -255,7 +257,13 @@ class LenientDateField(serializers.DateField):
 
 
 class MemberField(serializers.PrimaryKeyRelatedField):
-    """A user id that must be a member of the request's workspace."""
+    """A user id that must be a member of the request's workspace; null unassigns."""
+
+    def run_validation(self, data: Any = empty) -> Any:
+        # RelatedField would read "" as null; it is refused instead, as for tasks' related ids.
+        if data == "":
+            raise serializers.ValidationError('Must be a user id or null, not "".', code="blank_id")
+        return super().run_validation(data)
 
     def get_queryset(self) -> Any:
         return User.objects.filter(memberships__workspace=self.context.get("workspace"))
@@ -272,11 +280,11 @@ class MemberField(serializers.PrimaryKeyRelatedField):
 class DealInputSerializer(StrictSerializer):
     echo_fields = frozenset({"contact", "stage_id", "stage_name", "won_at", "lost_at"})
     contact_id = WorkspaceRelatedField(Contact, help_text="A contact of this workspace.")
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=20_000, required=False, allow_blank=True, allow_null=True)
+    title = StrictCharField(max_length=200)
+    description = StrictCharField(max_length=20_000, required=False, allow_blank=True, allow_null=True)
     value = MoneyField(required=False, help_text="A decimal (string or number), rounded to cents.")
-    currency = serializers.CharField(required=False, help_text="ISO 4217 code; default: the workspace currency.")
-    stage = serializers.CharField(
+    currency = StrictCharField(required=False, help_text="ISO 4217 code; default: the workspace currency.")
+    stage = StrictCharField(
         required=False, help_text="A stage id of this workspace, or a stage name when exactly one stage has it."
     )
     status = serializers.ChoiceField(choices=Deal.Status.choices, required=False)
@@ -288,7 +296,7 @@ class DealInputSerializer(StrictSerializer):
     labels = serializers.ListField(
         child=LabelRefField(Label), required=False, max_length=100, help_text="Label ids of this workspace."
     )
-    lost_reason = serializers.CharField(max_length=500, required=False, allow_blank=True, allow_null=True)
+    lost_reason = StrictCharField(max_length=500, required=False, allow_blank=True, allow_null=True)
 
     def validate_description(self, value: Any) -> str:
         return value or ""

@@ -94,6 +94,7 @@ def test_create_full_body(api_client, workspace, contact, make_member):
     assert deal["tags"] == ["anual"]
     assert deal["labels"] == [{"id": str(vip.pk), "name": "VIP", "color": "#fbbf24"}]
     assert Deal.objects.get(pk=deal["id"]).value == Decimal("99999999.99")
+    assert api_client.put(f"{DEALS}/{deal['id']}", {"assigned_to": None}).json()["deal"]["assigned_to"] is None
 
 
 @pytest.mark.parametrize(
@@ -124,6 +125,9 @@ def test_create_in_won_stage_is_won(api_client, workspace, contact):
     [
         ({"title": ""}, "title"),
         ({"title": None}, "title"),
+        ({"title": 5}, "title"),
+        ({"description": 5}, "description"),
+        ({"lost_reason": 1.5}, "lost_reason"),
         ({"value": "abc"}, "value"),
         ({"value": "NaN"}, "value"),
         ({"value": "Infinity"}, "value"),
@@ -142,6 +146,7 @@ def test_create_in_won_stage_is_won(api_client, workspace, contact):
         ({"expected_close_date": "2026-12-01Tnoon"}, "expected_close_date"),
         ({"assigned_to": "not-a-uuid"}, "assigned_to"),
         ({"assigned_to": 7}, "assigned_to"),
+        ({"assigned_to": ""}, "assigned_to"),
         ({"labels": ["nope"]}, "labels"),
         ({"labels": "VIP"}, "labels"),
         ({"tags": {"a": 1}}, "tags"),

@@ -56,7 +56,14 @@ def test_same_label_name_in_another_workspace_is_fine(other_client):
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({}, "name"), ({"name": ""}, "name"), ({"name": "x" * 61}, "name"), ({"name": "A", "color": "red"}, "color")],
+    [
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 61}, "name"),
+        ({"name": 5}, "name"),
+        ({"name": "A", "color": "red"}, "color"),
+        ({"name": "A", "description": 5}, "description"),
+    ],
 )
 def test_bad_label_input(api_client, workspace, body, field):
     count = Label.objects.filter(workspace=workspace).count()

@@ -126,7 +126,9 @@ def test_create_stage_without_position_appends_and_clamps(api_client, workspace)
     [
         ({}, "name"),
         ({"name": ""}, "name"),
+        ({"name": 5}, "name"),
         ({"name": "X", "color": "blue"}, "color"),
+        ({"name": "X", "color": 123}, "color"),
         ({"name": "X", "position": -1}, "position"),
         ({"name": "X", "probability": 101}, "probability"),
         ({"name": "X", "is_won": "maybe"}, "is_won"),

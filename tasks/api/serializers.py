@@ -157,9 +157,21 @@ class DueField(serializers.Field):
         return value.isoformat() if value is not None else None
 
 
-@extend_schema_field({"type": "string", "nullable": True, "description": "A member's user id; null or empty for none."})
+@extend_schema_field(
+    {"type": "string", "format": "uuid", "nullable": True, "description": "A member's user id, or null."}
+)
 class AssigneeField(MemberField):
-    """A member's user id; ``""`` also unassigns, so the schema says string, not uuid."""
+    """A member's user id; null unassigns. ``""`` is a 400 (not a second spelling of null), like
+    the task's other related ids."""
+
+    default_error_messages = {"blank_id": 'Must be a user id or null, not "".', "not_text": "Must be a user id."}
+
+    def to_internal_value(self, data: Any) -> User | None:
+        if not isinstance(data, str):
+            self.fail("not_text")
+        if data == "":
+            self.fail("blank_id")
+        return super().to_internal_value(data)
 
 
 class TaskInputSerializer(StrictSerializer):

@@ -110,6 +110,10 @@ def test_datetime_due_without_offset_is_workspace_wall_time(api_client, workspac
         ({"title": "t", "contact_id": "nope"}, "contact_id"),
         ({"title": "t", "assigned_to": "00000000-0000-0000-0000-000000000000"}, "assigned_to"),
         ({"title": "t", "assigned_to": "nope"}, "assigned_to"),
+        ({"title": "t", "assigned_to": ""}, "assigned_to"),
+        ({"title": "t", "assigned_to": 5}, "assigned_to"),
+        ({"title": "t", "contact_id": ""}, "contact_id"),
+        ({"title": "t", "deal_id": ""}, "deal_id"),
         ({"title": "t", "workspace_name": "x"}, "workspace_name"),
     ],
 )
@@ -132,9 +136,23 @@ def test_related_ids_of_another_workspace_are_refused(api_client, workspace, oth
     colleague = make_member(workspace)
     response = api_client.post(LIST_URL, {"title": "t", "assigned_to": str(colleague.pk)})
     assert response.json()["task"]["assignee"]["id"] == str(colleague.pk)
-    unassigned = api_client.put(f"{LIST_URL}/{response.json()['task']['id']}", {"assigned_to": "", "contact_id": ""})
-    assert (unassigned.json()["task"]["assigned_to"], unassigned.json()["task"]["contact_id"]) == (None, None)
     assert not Task.objects.filter(assigned_to=other_user).exists()
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_related_ids_clear_with_null_and_refuse_empty_strings(api_client, workspace, user, method):
+    contact, deal = contact_factory(workspace=workspace), deal_factory(workspace=workspace)
+    task = task_factory(workspace=workspace, contact=contact, deal=deal, assigned_to=user)
+    write = getattr(api_client, method)
+    for field in ("assigned_to", "contact_id", "deal_id"):
+        error = assert_json_error(write(detail(task), {field: ""}), 400, "VALIDATION_ERROR")
+        assert list(error["errors"]) == [field]
+    task.refresh_from_db()
+    assert (task.assigned_to_id, task.contact_id, task.deal_id) == (user.pk, contact.pk, deal.pk)
+    assert not events(workspace, "task:updated")
+    cleared = write(detail(task), {"assigned_to": None, "contact_id": None, "deal_id": None}).json()["task"]
+    relations = ("assigned_to", "assignee", "contact_id", "contact", "deal_id", "deal")
+    assert [cleared[key] for key in relations] == [None] * len(relations)
 
 
 def test_deal_link_is_set_shown_and_cleared(api_client, workspace):

@@ -94,6 +94,16 @@ def test_bad_input_is_400_and_writes_nothing(api_client, workspace, body, field)
     assert not MessageTemplate.objects.filter(workspace=workspace).exists()
 
 
+@pytest.mark.parametrize("method", ["put", "patch"])
+@pytest.mark.parametrize("field", ["name", "category", "content", "media_url"])
+def test_updates_refuse_numbers_for_text_fields(api_client, workspace, method, field):
+    template = template_factory(workspace=workspace, content="Oi")
+    error = assert_json_error(getattr(api_client, method)(detail(template), {field: 5}), 400, "VALIDATION_ERROR")
+    assert list(error["errors"]) == [field]
+    template.refresh_from_db()
+    assert (template.content, template.category, template.media_url) == ("Oi", "general", "")
+
+
 def test_usage_count_is_not_writable_but_echo_is_ignored(api_client, workspace):
     template = template_factory(workspace=workspace)
     body = api_client.get(detail(template)).json()["template"]
@@ -246,6 +256,8 @@ def test_render_never_executes_template_code(api_client, workspace):
     [
         {"contact_id": "00000000-0000-0000-0000-000000000000"},
         {"contact_id": "nope"},
+        {"contact_id": ""},
+        {"contact_id": 5},
         {"variables": ["nome"]},
         {"variables": {"nome": {"x": 1}}},
         {"variables": {"nome": True}},
@@ -259,6 +271,14 @@ def test_render_bad_input_is_400(api_client, workspace, body):
     encoded = json.dumps(body)
     response = api_client.generic("POST", f"{detail(template)}/render", encoded, content_type="application/json")
     assert_json_error(response, 400, "VALIDATION_ERROR")
+
+
+def test_render_without_a_contact_is_null_or_absent_never_an_empty_string(api_client, workspace):
+    template = template_factory(workspace=workspace, content="Oi {{nome}}")
+    for body in ({}, {"contact_id": None}):
+        assert render(api_client, template, body).json()["content"] == "Oi {{nome}}"
+    error = assert_json_error(render(api_client, template, {"contact_id": ""}), 400, "VALIDATION_ERROR")
+    assert list(error["errors"]) == ["contact_id"]
 
 
 def test_render_refuses_another_workspaces_contact(api_client, workspace, other_workspace):
