@@ -33,6 +33,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-m", "whatshybrid.api.healthcheck"]
 
 # Web process. Workers run the same image with: python manage.py db_worker
+# and one scheduler (periodic jobs: prune, prune_events, task reminders): python manage.py scheduler
 # uvicorn trusts X-Forwarded-* only from FORWARDED_ALLOW_IPS (default 127.0.0.1): set it to the
 # load balancer's address so rate limits see client IPs.
 CMD ["sh", "-c", "exec uvicorn whatshybrid.asgi:application --host \"$HOST\" --port \"$PORT\" --no-server-header"]

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "whatshybrid.api",
     "whatshybrid.realtime",
+    "whatshybrid.scheduling",
     "accounts",
     "settings_app",
     "contacts",
@@ -198,6 +199,15 @@ else:
 
 # --- Background tasks ---------------------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Periodic jobs (whatshybrid/scheduling): seconds between runs, 0 switches a job off. A
+# scheduler (a thread of `manage.py serve`, or `manage.py scheduler`) checks every tick.
+SCHEDULE_PRUNE_SECONDS = env_int("SCHEDULE_PRUNE_SECONDS", 24 * 3600)
+SCHEDULE_PRUNE_EVENTS_SECONDS = env_int("SCHEDULE_PRUNE_EVENTS_SECONDS", 3600)
+# Each reminder has its own job; this sweep only catches those lost before they ran.
+SCHEDULE_TASK_REMINDERS_SECONDS = env_int("SCHEDULE_TASK_REMINDERS_SECONDS", 300)
+SCHEDULER_TICK_SECONDS = env_int("SCHEDULER_TICK_SECONDS", 30)
+# Finished background-job results older than this are deleted by `manage.py prune`.
+TASK_RESULT_RETENTION = timedelta(days=env_int("TASK_RESULT_RETENTION_DAYS", 7))
 
 # --- Auth and tokens ----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

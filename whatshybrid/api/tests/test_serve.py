@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -33,7 +34,7 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_serve_starts_http_and_worker_and_stops_both_on_sigint(tmp_path):
+def test_serve_starts_http_worker_and_scheduler_and_stops_them_on_sigint(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
     env.update(SQLITE_PATH=str(tmp_path / "serve.sqlite3"), PYTHONUNBUFFERED="1", RATELIMIT_ENABLE="0")
@@ -78,6 +79,19 @@ def test_serve_starts_http_and_worker_and_stops_both_on_sigint(tmp_path):
         # Offline docs: the Swagger assets come from this server (WhiteNoise), DEBUG off.
         asset = re.search(r'src="(/static/[^"]+\.js)"', docs.text).group(1)
         assert requests.get(f"{base}{asset}", timeout=10).status_code == 200
+
+        # The scheduler thread enqueued the periodic jobs at start and the worker ran them: no cron.
+        ran: dict[str, str] = {}
+        jobs_deadline = time.monotonic() + 30
+        while (len(ran) < 3 or set(ran.values()) != {"SUCCESSFUL"}) and time.monotonic() < jobs_deadline:
+            time.sleep(0.3)
+            with sqlite3.connect(tmp_path / "serve.sqlite3", timeout=20) as db:
+                ran = dict(db.execute("SELECT task_path, status FROM django_tasks_database_dbtaskresult").fetchall())
+        assert ran == {
+            "whatshybrid.api.jobs.prune_expired": "SUCCESSFUL",
+            "whatshybrid.realtime.jobs.events_prune_job": "SUCCESSFUL",
+            "tasks.jobs.task_reminders_sweep_job": "SUCCESSFUL",
+        }, ran
 
         probe = [sys.executable, "-m", "whatshybrid.api.healthcheck"]
         probe_env = {**env, "PORT": str(port), "ALLOWED_HOSTS": "localhost,127.0.0.1"}

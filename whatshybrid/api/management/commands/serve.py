@@ -1,8 +1,8 @@
 """``manage.py serve``: one command runs everything on one machine.
 
 Applies migrations, starts the background worker (django-tasks-db ``db_worker``) as a child
-process and serves HTTP + websockets with uvicorn on the ASGI app. Ctrl-C (or SIGTERM) stops
-the server and then the worker.
+process and the periodic-job scheduler as a thread, and serves HTTP + websockets with uvicorn on
+the ASGI app. Ctrl-C (or SIGTERM) stops the server, then the scheduler and the worker.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from typing import Any
 
 import uvicorn
@@ -18,17 +19,24 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from whatshybrid.scheduling.services import scheduler_run
+
 
 class Command(BaseCommand):
-    help = "Run the API (HTTP + websockets) and the background worker in one command."
+    help = "Run the API (HTTP + websockets), the background worker and the periodic-job scheduler in one command."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
         parser.add_argument("--no-worker", action="store_true", help="Do not start the background worker.")
+        parser.add_argument(
+            "--no-scheduler", action="store_true", help="Do not enqueue periodic jobs (another process does)."
+        )
         parser.add_argument("--no-migrate", action="store_true", help="Skip applying migrations.")
 
-    def handle(self, *args: Any, host: str, port: int, no_worker: bool, no_migrate: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, no_worker: bool, no_scheduler: bool, no_migrate: bool, **options: Any
+    ) -> None:
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=1)
         worker = None
@@ -36,12 +44,25 @@ class Command(BaseCommand):
             manage_py = str(settings.BASE_DIR / "manage.py")
             worker = subprocess.Popen([sys.executable, manage_py, "db_worker"], cwd=settings.BASE_DIR)
             self.stdout.write(f"background worker started (pid {worker.pid})")
+        stop_scheduler = threading.Event()
+        scheduler = None
+        if not no_scheduler:
+            # A thread, not a process: it wakes up every tick for a query or two and needs no
+            # memory of its own. It only enqueues; the worker runs the jobs.
+            scheduler = threading.Thread(
+                target=scheduler_run, kwargs={"stop": stop_scheduler}, name="scheduler", daemon=True
+            )
+            scheduler.start()
+            self.stdout.write("periodic-job scheduler started")
         self.stdout.write(self.style.SUCCESS(f"WhatsHybrid API on http://{host}:{port}  (docs: /api/v1/docs)"))
         try:
             uvicorn.run("whatshybrid.asgi:application", host=host, port=port, lifespan="off", log_level="info")
         except KeyboardInterrupt:
             pass  # uvicorn re-raises the Ctrl-C it handled; shutting down is the expected outcome
         finally:
+            stop_scheduler.set()
+            if scheduler is not None:
+                scheduler.join(timeout=10)
             if worker is not None and worker.poll() is None:
                 worker.send_signal(signal.SIGTERM)
                 try:
