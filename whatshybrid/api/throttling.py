@@ -3,15 +3,22 @@
 DRF throttles are the hook (they run after authentication, so the general limit is per user,
 and DRF turns a refusal into 429 + ``Retry-After``); the counting itself is django-ratelimit's
 fixed-window ``get_usage`` so every process that shares the cache shares the budget.
+
+On Redis the counting hit is one pipelined round trip (``SET NX`` + ``INCR``) on the same key
+django-ratelimit uses: its generic ``add`` then ``incr`` costs three (Django's ``incr`` checks
+``EXISTS`` first), and this runs on every request.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
-from django_ratelimit.core import get_usage
+from django_ratelimit.core import ALL, EXPIRATION_FUDGE, _get_window, _make_cache_key, _split_rate, get_usage
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
@@ -26,7 +33,21 @@ def consume(request: HttpRequest, *, group: str, key: str, rate: str, increment:
     """Counts one hit for ``key`` in ``group``; returns django-ratelimit's usage (None if disabled)."""
     if not settings.RATELIMIT_ENABLE:
         return None
+    cache = caches[settings.RATELIMIT_USE_CACHE]
+    if increment and isinstance(cache, RedisCache):
+        return _count_on_redis(cache, group=group, key=key, rate=rate)
     return get_usage(request, group=group, key=lambda _group, _request: key, rate=rate, increment=increment)
+
+
+def _count_on_redis(cache: RedisCache, *, group: str, key: str, rate: str) -> dict[str, Any]:
+    limit, period = _split_rate(rate)
+    window = _get_window(key, period)
+    cache_key = cache.make_and_validate_key(_make_cache_key(group, window, rate, key, ALL))
+    pipeline = cache._cache.get_client(cache_key, write=True).pipeline(transaction=False)
+    pipeline.set(cache_key, 0, ex=period + EXPIRATION_FUDGE, nx=True)
+    pipeline.incr(cache_key)
+    count = pipeline.execute()[1]
+    return {"count": count, "limit": limit, "should_limit": count > limit, "time_left": window - int(time.time())}
 
 
 class _CacheThrottle(BaseThrottle):
