@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import Membership, User, Workspace
+from whatshybrid.api.fields import StrictCharField
 from whatshybrid.api.serializers import StrictSerializer
 
 
@@ -41,29 +42,29 @@ class WorkspaceSerializer(serializers.ModelSerializer):
 
 class RegisterInputSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
-    name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    password = StrictCharField(max_length=128, trim_whitespace=False)
+    name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
 
 
 class LoginInputSerializer(StrictSerializer):
-    email = serializers.CharField(max_length=254)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    email = StrictCharField(max_length=254)
+    password = StrictCharField(max_length=128, trim_whitespace=False)
     echo_fields = frozenset({"totp", "remember"})
 
 
 class RefreshInputSerializer(serializers.Serializer):
-    refreshToken = serializers.CharField(max_length=4096, required=False, allow_blank=True)  # noqa: N815 (wire name)
-    refresh_token = serializers.CharField(max_length=4096, required=False, allow_blank=True)
+    refreshToken = StrictCharField(max_length=4096, required=False, allow_blank=True)  # noqa: N815 (wire name)
+    refresh_token = StrictCharField(max_length=4096, required=False, allow_blank=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return {"token": attrs.get("refreshToken") or attrs.get("refresh_token") or ""}
 
 
 class PasswordChangeInputSerializer(StrictSerializer):
-    currentPassword = serializers.CharField(max_length=128, required=False, trim_whitespace=False)  # noqa: N815
-    current_password = serializers.CharField(max_length=128, required=False, trim_whitespace=False)
-    newPassword = serializers.CharField(max_length=128, required=False, trim_whitespace=False)  # noqa: N815
-    new_password = serializers.CharField(max_length=128, required=False, trim_whitespace=False)
+    currentPassword = StrictCharField(max_length=128, required=False, trim_whitespace=False)  # noqa: N815
+    current_password = StrictCharField(max_length=128, required=False, trim_whitespace=False)
+    newPassword = StrictCharField(max_length=128, required=False, trim_whitespace=False)  # noqa: N815
+    new_password = StrictCharField(max_length=128, required=False, trim_whitespace=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         current = attrs.get("currentPassword") or attrs.get("current_password")

@@ -94,7 +94,9 @@ class RefreshView(PublicAuthView):
     @extend_schema(request=RefreshInputSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
     def post(self, request: Request) -> Response:
         serializer = RefreshInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            # Still TOKEN_INVALID: the extension logs out on exactly that code.
+            raise services.InvalidRefreshToken("The refresh token is invalid or expired.", errors=serializer.errors)
         pair = services.token_refresh(raw_refresh_token=serializer.validated_data["token"])
         return Response(auth_payload(pair, include_identity=False))
 

@@ -205,7 +205,7 @@ def test_me(api_client, user, workspace):
 # --- refresh: 400 never 401, rotation, grace, reuse ---------------------------------------------
 @pytest.mark.parametrize(
     "body",
-    [{}, {"refreshToken": ""}, {"refreshToken": "garbage"}, {"refreshToken": "a.b.c"}, {"refreshToken": 12}],
+    [{}, {"refreshToken": ""}, {"refreshToken": "garbage"}, {"refreshToken": "a.b.c"}, {"refreshToken": 12}, {"refresh_token": [1]}],
 )
 def test_bad_refresh_is_400_token_invalid(anon_client, body):
     assert_json_error(anon_client.post(REFRESH, body), 400, "TOKEN_INVALID")
@@ -325,6 +325,13 @@ def test_logout_with_empty_body_and_other_sessions_survive(user, workspace, clie
 def test_logout_with_garbage_refresh_token_still_logs_out(api_client):
     assert api_client.post(LOGOUT, {"refreshToken": "garbage"}).status_code == 200
     assert api_client.get(ME).status_code == 401
+
+
+@pytest.mark.parametrize("token", [12, True, ["x"], {"a": 1}])
+def test_logout_with_a_non_string_refresh_token_is_400_and_changes_nothing(api_client, token):
+    response = api_client.post(LOGOUT, {"refreshToken": token})
+    assert assert_json_error(response, 400, "VALIDATION_ERROR")["errors"]["refreshToken"]
+    assert api_client.get(ME).status_code == 200
 
 
 def test_logout_without_a_token_is_401(anon_client):
