@@ -4,7 +4,7 @@
 Register from an ``AppConfig.ready``::
 
     from whatshybrid.api.pruning import register_pruner
-    register_pruner("events", lambda: event_prune())
+    register_pruner("auth_sessions", session_prune)
 
 A pruner returns how many rows it deleted and must be safe to run at any time, repeatedly.
 """

@@ -1,5 +1,6 @@
 """``manage.py prune``: deletes expired rows (idempotency keys, ended sessions, and whatever
-other apps register in ``whatshybrid.api.pruning``). Safe to run from cron at any time."""
+other apps register in ``whatshybrid.api.pruning``). The scheduler runs it daily
+(``SCHEDULE_PRUNE_SECONDS``); safe to run by hand at any time."""
 
 from __future__ import annotations
 
