@@ -12,7 +12,7 @@ from django.urls import path, reverse
 
 from accounts.models import Workspace
 from contacts import services
-from contacts.importing import parse_csv
+from contacts.importing import IMPORT_FLAGS, parse_csv
 from contacts.models import Contact, ContactImport
 from whatshybrid.api.errors import ApplicationError
 
@@ -24,6 +24,7 @@ class ContactImportForm(forms.Form):
     file = forms.FileField(help_text="CSV with a header row and a phone column (UTF-8 or Latin-1).")
     dry_run = forms.BooleanField(required=False)
     update_existing = forms.BooleanField(required=False)
+    create_labels = forms.BooleanField(required=False, help_text="Create the labels rows name that do not exist.")
 
 
 @admin.register(Contact)
@@ -49,7 +50,7 @@ class ContactAdmin(admin.ModelAdmin):
         form = ContactImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            flags = {"dry_run": data["dry_run"], "update_existing": data["update_existing"]}
+            flags = {name: data[name] for name in IMPORT_FLAGS}
             try:
                 rows = parse_csv(data["file"].read(settings.IMPORT_MAX_BYTES + 1))
             except ApplicationError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections.abc import Iterator
 from typing import IO, Any
@@ -12,7 +13,8 @@ from contacts.fields import TAG_SEPARATORS
 from contacts.importing import FORMULA_STARTS
 from contacts.models import Contact
 
-COLUMNS = ("phone", "name", "email", "company", "notes", "tags", "source", "opted_out", "custom_fields", "id")
+COLUMNS = ("phone", "name", "email", "company", "notes", "tags", "labels", "source", "opted_out", "custom_fields", "id")
+VALUE_COLUMNS = tuple(column for column in COLUMNS if column != "labels")
 CHUNK = 2000
 
 
@@ -21,16 +23,28 @@ def neutralize(value: str) -> str:
     return f"'{value}" if value[:1] in FORMULA_STARTS else value
 
 
-def _tags_cell(tags: list[str]) -> str:
-    # Plain "a; b" unless a tag would not survive the split: then the JSON list the importer reads.
-    if any(TAG_SEPARATORS.search(tag) or tag.startswith("[") for tag in tags):
-        return json.dumps(tags, ensure_ascii=False)
-    return "; ".join(tags)
+def _names_cell(names: list[str]) -> str:
+    # Plain "a; b" unless a name would not survive the split: then the JSON list the importer reads.
+    if any(TAG_SEPARATORS.search(name) or name.startswith("[") for name in names):
+        return json.dumps(names, ensure_ascii=False)
+    return "; ".join(names)
+
+
+def _label_names(contact_ids: list[Any]) -> dict[Any, list[str]]:
+    links = Contact.labels.through.objects.filter(contact_id__in=contact_ids).order_by("label__name")
+    names: dict[Any, list[str]] = {}
+    for contact_id, name in links.values_list("contact_id", "label__name"):
+        names.setdefault(contact_id, []).append(name)
+    return names
 
 
 def contact_export_rows(*, workspace: Workspace) -> Iterator[dict[str, Any]]:
-    queryset = Contact.objects.filter(workspace=workspace).order_by("created_at", "id").values(*COLUMNS)
-    yield from queryset.iterator(chunk_size=CHUNK)
+    """Contacts as dicts of ``COLUMNS``; ``labels`` are names (one query per chunk of contacts)."""
+    queryset = Contact.objects.filter(workspace=workspace).order_by("created_at", "id").values(*VALUE_COLUMNS)
+    for chunk in itertools.batched(queryset.iterator(chunk_size=CHUNK), CHUNK):
+        labels = _label_names([row["id"] for row in chunk])
+        for row in chunk:
+            yield {**row, "labels": labels.get(row["id"], [])}
 
 
 def contact_export_count(*, workspace: Workspace) -> int:
@@ -44,7 +58,8 @@ def write_csv(rows: Iterator[dict[str, Any]], stream: IO[str]) -> Iterator[None]
     for row in rows:
         cells = {
             **row,
-            "tags": _tags_cell(row["tags"] or []),
+            "tags": _names_cell(row["tags"] or []),
+            "labels": _names_cell(row["labels"]),
             "custom_fields": json.dumps(row["custom_fields"], ensure_ascii=False) if row["custom_fields"] else "",
             "opted_out": "true" if row["opted_out"] else "false",
             "id": str(row["id"]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -12,6 +13,8 @@ from django.core.validators import validate_email
 MAX_LENGTHS = {"name": 200, "email": 254, "company": 200, "notes": 5000, "source": 50}
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 50
+MAX_LABELS = 100
+MAX_LABEL_LENGTH = 60  # crm.Label.name
 MAX_CUSTOM_FIELDS_CHARS = 10_000
 TAG_SEPARATORS = re.compile(r"[;,]")
 
@@ -48,26 +51,46 @@ def clean_email(value: Any) -> str:
     return value
 
 
-def clean_tags(value: Any) -> list[str]:
-    """A list of distinct non-empty strings; a string is split on commas/semicolons."""
+def _clean_names(value: Any, *, what: str, max_items: int, max_length: int, key: Callable[[str], str]) -> list[str]:
+    """A list of distinct non-empty strings; a string is split on commas/semicolons.
+
+    ``key`` decides which names are the same (the first spelling is kept). The count is checked
+    while reading, so a cell of 100,000 separators costs a moment, not a quadratic scan.
+    """
     if value is None or value == "":
         return []
     if isinstance(value, str):
         value = TAG_SEPARATORS.split(value)
-    if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
         raise FieldError("Must be a list of strings.", "invalid")
-    tags: list[str] = []
-    for tag in (tag.strip() for tag in value):
-        if not tag or tag in tags:
+    names: dict[str, str] = {}
+    for name in (name.strip() for name in value):
+        if not name or key(name) in names:
             continue
-        if "\x00" in tag:
-            raise FieldError("Tags must not contain NUL characters.", "invalid")
-        if len(tag) > MAX_TAG_LENGTH:
-            raise FieldError(f"Each tag has at most {MAX_TAG_LENGTH} characters.", "max_length")
-        tags.append(tag)
-    if len(tags) > MAX_TAGS:
-        raise FieldError(f"At most {MAX_TAGS} tags.", "max_length")
-    return tags
+        if "\x00" in name:
+            raise FieldError(f"{what.capitalize()}s must not contain NUL characters.", "invalid")
+        if len(name) > max_length:
+            raise FieldError(f"Each {what} has at most {max_length} characters.", "max_length")
+        if len(names) == max_items:
+            raise FieldError(f"At most {max_items} {what}s.", "max_length")
+        names[key(name)] = name
+    return list(names.values())
+
+
+def clean_tags(value: Any) -> list[str]:
+    """A list of distinct non-empty strings; a string is split on commas/semicolons."""
+    return _clean_names(value, what="tag", max_items=MAX_TAGS, max_length=MAX_TAG_LENGTH, key=str)
+
+
+def clean_label_names(value: Any) -> list[str]:
+    """Label names, as ``clean_tags`` reads tags; names differing only in case are one label.
+
+    An item may also be a label object as the API shows it (``{id, name, color}``): its name
+    is used, so a contact read from the API can be imported elsewhere.
+    """
+    if isinstance(value, list):
+        value = [item.get("name") if isinstance(item, dict) else item for item in value]
+    return _clean_names(value, what="label", max_items=MAX_LABELS, max_length=MAX_LABEL_LENGTH, key=str.lower)
 
 
 def clean_custom_fields(value: Any) -> dict[str, Any]:

@@ -5,6 +5,11 @@ written in batches of ``CONTACTS_IMPORT_BATCH_SIZE``, each in its own transactio
 all-or-nothing, a crash loses no committed batch, and because existing phones are looked up per
 batch a re-run of the same file creates no duplicates (its rows are skipped or updated).
 
+Labels are CRM labels named per row (any case). The batch's names are looked up together; a
+name the workspace has no label for is the row's ``unknown_label`` error, unless the import
+asks to ``create_labels``. With ``update_existing`` a row's labels replace the contact's, as
+every other column does; a row without a ``labels`` key leaves them alone.
+
 Each committed batch publishes one ``contacts:imported`` event (not one event per contact):
 ``{import_id, created, updated, since}``; clients resync with ``GET /contacts?updated_since=since``.
 """
@@ -13,13 +18,16 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -27,6 +35,7 @@ from contacts import fields as rules
 from contacts.models import Contact, ContactImport
 from contacts.phones import MAX_RAW_LENGTH, normalize_phone
 from contacts.services import workspace_region
+from crm.models import Label
 from whatshybrid.api.errors import ApplicationError
 from whatshybrid.realtime.publisher import publish
 
@@ -43,17 +52,22 @@ FIELD_ALIASES = {
     "notes": "notes",
     "observacoes": "notes",
     "tags": "tags",
+    "labels": "labels",
+    "etiquetas": "labels",
     "custom_fields": "custom_fields",
     "source": "source",
     "opted_out": "opted_out",
 }
 # Keys an exported contact carries that the importer does not write (ids, timestamps...).
 IGNORED_KEYS = frozenset(
-    {"id", "workspace", "workspace_id", "phone_raw", "labels", "created_at", "updated_at", "last_interaction_at"}
+    {"id", "workspace", "workspace_id", "phone_raw", "created_at", "updated_at", "last_interaction_at"}
 )
-TEXT_FIELDS = ("name", "email", "company", "notes", "source")
+# The options every entry point (API, admin, command) passes to the import.
+IMPORT_FLAGS = ("dry_run", "update_existing", "create_labels")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_CUSTOM_KEY_LENGTH = 100
+# Label names per lookup query: SQLite refuses statements with more than 32,766 parameters.
+LABEL_LOOKUP_CHUNK = 1000
 
 
 @dataclass
@@ -73,6 +87,7 @@ class CleanRow:
     phone: str
     phone_raw: str
     values: dict[str, Any]
+    labels: list[str] | None = None  # None: the row says nothing about labels
 
 
 class RowError(Exception):
@@ -102,6 +117,11 @@ def parse_csv(data: bytes) -> list[dict[str, Any]]:
         raise _request_error(
             f"The file is larger than the {settings.IMPORT_MAX_BYTES} bytes limit.", "FILE_TOO_LARGE", 413
         )
+    # A cell over csv.field_size_limit() (131,072 by default) fails the whole file. No cell is
+    # longer than the file, so at this limit an over-long cell reaches validation and becomes
+    # its row's max_length error. The limit is process-wide; raising it only relaxes others.
+    if csv.field_size_limit() <= settings.IMPORT_MAX_BYTES:
+        csv.field_size_limit(settings.IMPORT_MAX_BYTES + 1)
     text = decode_text(data)
     first_line = text.split("\n", 1)[0]
     if not first_line.strip():
@@ -160,10 +180,10 @@ def _clean_value(name: str, value: Any) -> Any:
             return rules.clean_text(name, value)
         if name == "email":
             return rules.clean_email(value)
-        if name == "tags":
+        if name in ("tags", "labels"):
             if isinstance(value, str) and value.startswith("["):
                 value = json.loads(value)
-            return rules.clean_tags(value)
+            return rules.clean_tags(value) if name == "tags" else rules.clean_label_names(value)
         if name == "custom_fields":
             if isinstance(value, str) and value.strip():
                 value = json.loads(value)
@@ -204,9 +224,18 @@ def clean_row(row: Any, number: int, region: str) -> CleanRow:
             values[target] = _clean_value(target, value)
         elif value not in (None, ""):
             # Unknown columns keep their data as custom fields rather than being lost.
-            if len(str(key)) > MAX_CUSTOM_KEY_LENGTH or not isinstance(value, (str, int, float, bool)):
-                raise RowError(str(key)[:MAX_CUSTOM_KEY_LENGTH], "invalid", "Unknown column with an unusable value.")
-            custom[str(key)] = value
+            column = str(key)
+            if len(column) > MAX_CUSTOM_KEY_LENGTH or not isinstance(value, (str, int, float, bool)):
+                raise RowError(column[:MAX_CUSTOM_KEY_LENGTH], "invalid", "Unknown column with an unusable value.")
+            # Alone over the custom fields' budget: name the column, not custom_fields.
+            if len(json.dumps({column: value})) > rules.MAX_CUSTOM_FIELDS_CHARS:
+                raise RowError(
+                    column,
+                    "max_length",
+                    f"Too long ({len(str(value))} characters): columns other than the contact's own are kept "
+                    f"as custom fields, at most {rules.MAX_CUSTOM_FIELDS_CHARS} characters in all.",
+                )
+            custom[column] = value
     if custom:
         values["custom_fields"] = {**values.get("custom_fields", {}), **custom}
         try:
@@ -221,7 +250,10 @@ def clean_row(row: Any, number: int, region: str) -> CleanRow:
         phone = normalize_phone(phone_raw, default_region=region)
     except ValueError as exc:
         raise RowError("phone", "invalid", str(exc)) from None
-    return CleanRow(number=number, phone=phone, phone_raw=phone_raw.strip()[:MAX_RAW_LENGTH], values=values)
+    labels = values.pop("labels", None)
+    return CleanRow(
+        number=number, phone=phone, phone_raw=phone_raw.strip()[:MAX_RAW_LENGTH], values=values, labels=labels
+    )
 
 
 def validate_rows(rows: list[Any], *, region: str) -> list[CleanRow | dict[str, Any]]:
@@ -252,42 +284,133 @@ def validate_rows(rows: list[Any], *, region: str) -> list[CleanRow | dict[str, 
 
 
 # --- writing -----------------------------------------------------------------------------------
+def _label_ids(workspace: Workspace, names: Iterable[str]) -> dict[str, Any]:
+    """Label id by lower-cased name, for the workspace's labels named one of ``names`` in any case.
+
+    The exact spelling is matched too: SQLite's lower() folds ASCII letters only, so "Équipe"
+    would otherwise never find itself there.
+    """
+    labels = Label.objects.filter(workspace=workspace).annotate(key=Lower("name"))
+    found: dict[str, Any] = {}
+    for chunk in itertools.batched(names, LABEL_LOOKUP_CHUNK):
+        matches = labels.filter(Q(key__in=[name.lower() for name in chunk]) | Q(name__in=chunk))
+        found.update((name.lower(), pk) for name, pk in matches.values_list("name", "pk"))
+    return found
+
+
+def _resolve_labels(
+    *, workspace: Workspace, batch: list[CleanRow], create_labels: bool, dry_run: bool
+) -> tuple[list[CleanRow], list[dict[str, Any]], dict[str, Any]]:
+    """Splits the batch into writable rows and ``unknown_label`` errors; returns the label ids too.
+
+    One lookup for the whole batch. With ``create_labels`` the missing labels are inserted first
+    (spelled as their first row wrote them); a dry run only pretends, with the name in place of
+    an id, which no real id equals, so a would-be label still counts as a change.
+    """
+    wanted: dict[str, str] = {}
+    spellings: set[str] = set()
+    for row in batch:
+        for name in row.labels or ():
+            wanted.setdefault(name.lower(), name)
+            spellings.add(name)
+    if not wanted:
+        return batch, [], {}
+    ids = _label_ids(workspace, spellings)
+    missing = [key for key in wanted if key not in ids]
+    if missing and create_labels:
+        if dry_run:
+            ids.update((key, key) for key in missing)
+        else:
+            # ignore_conflicts: a label a concurrent writer just created serves as well as ours.
+            Label.objects.bulk_create(
+                [Label(workspace=workspace, name=wanted[key]) for key in missing], ignore_conflicts=True
+            )
+            ids.update(_label_ids(workspace, [wanted[key] for key in missing]))
+    rows: list[CleanRow] = []
+    errors: list[dict[str, Any]] = []
+    for row in batch:
+        unknown = [name for name in row.labels or () if name.lower() not in ids]
+        if not unknown:
+            rows.append(row)
+            continue
+        names = ", ".join(repr(name) for name in unknown)
+        errors.append(
+            {
+                "row": row.number,
+                "field": "labels",
+                "code": "unknown_label",
+                "message": f"No label named {names} in this workspace; create it first or import with create_labels.",
+            }
+        )
+    return rows, errors, ids
+
+
+def _current_label_ids(contact_ids: list[Any]) -> dict[Any, set[Any]]:
+    current: dict[Any, set[Any]] = {contact_id: set() for contact_id in contact_ids}
+    if contact_ids:
+        links = Contact.labels.through.objects.filter(contact_id__in=contact_ids)
+        for contact_id, label_id in links.values_list("contact_id", "label_id"):
+            current[contact_id].add(label_id)
+    return current
+
+
 def _write_batch(
-    *, workspace: Workspace, batch: list[CleanRow], dry_run: bool, update_existing: bool
+    *, workspace: Workspace, batch: list[CleanRow], label_ids: dict[str, Any], dry_run: bool, update_existing: bool
 ) -> tuple[int, int, int]:
     existing = {
         contact.phone: contact
         for contact in Contact.objects.filter(workspace=workspace, phone__in=[row.phone for row in batch])
     }
+    relabel_candidates = [existing[row.phone].pk for row in batch if row.labels is not None and row.phone in existing]
+    current_labels = _current_label_ids(relabel_candidates if update_existing else [])
     to_create: list[Contact] = []
     to_update: list[Contact] = []
     changed_fields: set[str] = set()
+    relabelled: list[Any] = []
+    links: list[tuple[Any, Any]] = []
     skipped = 0
     for row in batch:
         contact = existing.get(row.phone)
+        labels = None if row.labels is None else {label_ids[name.lower()] for name in row.labels}
         if contact is None:
             values = dict(row.values)
             source = values.pop("source", "") or "import"
-            to_create.append(
-                Contact(workspace=workspace, phone=row.phone, phone_raw=row.phone_raw, source=source, **values)
-            )
+            contact = Contact(workspace=workspace, phone=row.phone, phone_raw=row.phone_raw, source=source, **values)
+            to_create.append(contact)
+            links += [(contact.pk, label_id) for label_id in labels or ()]
             continue
         changes = {name: value for name, value in row.values.items() if getattr(contact, name) != value}
-        if not update_existing or not changes:
+        relabel = labels is not None and update_existing and labels != current_labels[contact.pk]
+        if not update_existing or not (changes or relabel):
             skipped += 1
             continue
         for name, value in changes.items():
             setattr(contact, name, value)
         changed_fields.update(changes)
-        to_update.append(contact)
+        if changes:
+            to_update.append(contact)
+        if relabel:
+            relabelled.append(contact.pk)
+            links += [(contact.pk, label_id) for label_id in labels]
+    # Contacts whose labels alone changed get one UPDATE of updated_at: bulk_update's per-row
+    # CASE was most of the time of a label-only re-import.
+    touched = list(set(relabelled).difference(contact.pk for contact in to_update))
     if not dry_run:
         Contact.objects.bulk_create(to_create)
+        now = timezone.now()
         if to_update:
-            now = timezone.now()
             for contact in to_update:
                 contact.updated_at = now
             Contact.objects.bulk_update(to_update, [*sorted(changed_fields), "updated_at"])
-    return len(to_create), len(to_update), skipped
+        if touched:
+            Contact.objects.filter(pk__in=touched).update(updated_at=now)
+        through = Contact.labels.through
+        if relabelled:
+            through.objects.filter(contact_id__in=relabelled).delete()
+        through.objects.bulk_create(
+            [through(contact_id=contact_id, label_id=label_id) for contact_id, label_id in links]
+        )
+    return len(to_create), len(to_update) + len(touched), skipped
 
 
 def _commit_batch(
@@ -296,19 +419,28 @@ def _commit_batch(
     outcome: list[CleanRow | dict[str, Any]],
     dry_run: bool,
     update_existing: bool,
+    create_labels: bool,
     report: ImportReport,
     job: ContactImport | None,
 ) -> None:
-    batch = [item for item in outcome if isinstance(item, CleanRow)]
-    errors = [item for item in outcome if isinstance(item, dict)]
+    valid = [item for item in outcome if isinstance(item, CleanRow)]
+    invalid = [item for item in outcome if isinstance(item, dict)]
     since = timezone.now()
     # A concurrent writer may insert one of our phones between the lookup and the insert: the
     # batch rolls back whole and is retried once against the new state.
     for attempt in range(2):
         try:
             with transaction.atomic():
+                batch, label_errors, label_ids = _resolve_labels(
+                    workspace=workspace, batch=valid, create_labels=create_labels, dry_run=dry_run
+                )
+                errors = sorted([*invalid, *label_errors], key=lambda error: error["row"])
                 created, updated, skipped = _write_batch(
-                    workspace=workspace, batch=batch, dry_run=dry_run, update_existing=update_existing
+                    workspace=workspace,
+                    batch=batch,
+                    label_ids=label_ids,
+                    dry_run=dry_run,
+                    update_existing=update_existing,
                 )
                 if job is not None:
                     job.processed_rows += len(outcome)
@@ -355,6 +487,7 @@ def contact_import_rows(
     rows: list[Any],
     dry_run: bool = False,
     update_existing: bool = False,
+    create_labels: bool = False,
     job: ContactImport | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
@@ -374,6 +507,7 @@ def contact_import_rows(
             outcome=chunk,
             dry_run=dry_run,
             update_existing=update_existing,
+            create_labels=create_labels,
             report=report,
             job=job,
         )

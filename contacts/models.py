@@ -53,6 +53,7 @@ class ContactImport(WorkspaceOwnedModel):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     dry_run = models.BooleanField(default=False)
     update_existing = models.BooleanField(default=False)
+    create_labels = models.BooleanField(default=False, help_text="Create the labels rows name that do not exist.")
     # JSON text, not jsonb: PostgreSQL's jsonb refuses "\u0000", and rows are stored before validation.
     input_json = models.TextField(blank=True, help_text="Parsed input rows (JSON); emptied once finished.")
     total_rows = models.PositiveIntegerField(default=0)

@@ -144,19 +144,34 @@ def contact_get_or_create_by_phone(
 
 
 def contact_import_sync(
-    *, workspace: Workspace, rows: list[Any], dry_run: bool = False, update_existing: bool = False
+    *,
+    workspace: Workspace,
+    rows: list[Any],
+    dry_run: bool = False,
+    update_existing: bool = False,
+    create_labels: bool = False,
 ) -> dict[str, Any]:
     """Imports ``rows`` now (batched transactions) and returns the row report."""
     from contacts.importing import contact_import_rows
 
     return contact_import_rows(
-        workspace=workspace, rows=rows, dry_run=dry_run, update_existing=update_existing
+        workspace=workspace,
+        rows=rows,
+        dry_run=dry_run,
+        update_existing=update_existing,
+        create_labels=create_labels,
     ).as_dict()
 
 
 @transaction.atomic
 def contact_import_start(
-    *, workspace: Workspace, rows: list[Any], dry_run: bool = False, update_existing: bool = False, user: Any = None
+    *,
+    workspace: Workspace,
+    rows: list[Any],
+    dry_run: bool = False,
+    update_existing: bool = False,
+    create_labels: bool = False,
+    user: Any = None,
 ) -> ContactImport:
     """Stores the rows as a pending import and enqueues its job once this transaction commits."""
     from contacts.jobs import contact_import_job
@@ -168,6 +183,7 @@ def contact_import_start(
         total_rows=len(rows),
         dry_run=dry_run,
         update_existing=update_existing,
+        create_labels=create_labels,
     )
     transaction.on_commit(lambda: contact_import_job.enqueue(workspace_id=str(workspace.pk), import_id=str(job.pk)))
     return job
@@ -187,6 +203,7 @@ def contact_import_run(*, job: ContactImport) -> ContactImport:
             rows=job.rows,
             dry_run=job.dry_run,
             update_existing=job.update_existing,
+            create_labels=job.create_labels,
             job=job,
         )
     except Exception as exc:

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from django.db.models import Q
+from django.db.models.functions import Lower
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts import fields as rules
@@ -93,6 +98,35 @@ class ContactSerializer(serializers.ModelSerializer):
         }
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class ContactLabelField(WorkspaceRelatedField):
+    """A label of the workspace by id, by name (any case, as the import and the ``label`` filter
+    take it) or by the ``{id, name, color}`` object the contact shows, so a contact read from the
+    API can be sent back as it is."""
+
+    default_error_messages = {"does_not_exist": "No label {pk_value!r} in this workspace."}
+
+    def to_internal_value(self, data: Any) -> Label:
+        if isinstance(data, dict):
+            data = data.get("id") or data.get("name")
+        if not isinstance(data, str):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        # PostgreSQL cannot hold NUL in text: it would fail inside the query.
+        if "\x00" in data or not data.strip():
+            self.fail("does_not_exist", pk_value=data)
+        labels = self.get_queryset()
+        try:
+            label = labels.filter(pk=uuid.UUID(data)).first()
+        except ValueError:
+            label = None
+        if label is None:
+            name = data.strip()  # exact spelling too: SQLite's lower() folds ASCII letters only
+            label = labels.annotate(key=Lower("name")).filter(Q(key=name.lower()) | Q(name=name)).first()
+        if label is None:
+            self.fail("does_not_exist", pk_value=data)
+        return label
+
+
 def _rule(clean: Any, value: Any) -> Any:
     try:
         return clean(value)
@@ -116,7 +150,10 @@ class ContactInputSerializer(StrictModelSerializer):
     tags = serializers.JSONField(required=False, allow_null=True)
     custom_fields = serializers.JSONField(required=False, allow_null=True)
     labels = serializers.ListField(
-        child=WorkspaceRelatedField(Label), required=False, max_length=100, help_text="Label ids of this workspace."
+        child=ContactLabelField(Label),
+        required=False,
+        max_length=rules.MAX_LABELS,
+        help_text="Labels of this workspace: ids, names (any case) or {id, name, color} objects. Replaces the set.",
     )
 
     class Meta:
@@ -160,6 +197,11 @@ class ContactImportInputSerializer(StrictSerializer):
     file = serializers.FileField(required=False)
     dry_run = serializers.BooleanField(required=False, default=False)
     update_existing = serializers.BooleanField(required=False, default=False)
+    create_labels = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Create the labels rows name that the workspace lacks (otherwise: unknown_label row errors).",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("contacts" in attrs) == ("file" in attrs):

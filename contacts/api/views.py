@@ -20,7 +20,7 @@ from contacts.api.serializers import (
     ContactSerializer,
     ImportResultsSerializer,
 )
-from contacts.importing import parse_csv, parse_json_rows
+from contacts.importing import IMPORT_FLAGS, parse_csv, parse_json_rows
 from contacts.models import Contact, ContactImport
 from whatshybrid.api.permissions import ALL_ROLES
 from whatshybrid.api.views import UUID_PATTERN, WorkspaceViewSet
@@ -103,7 +103,7 @@ class ContactViewSet(WorkspaceViewSet):
             rows = parse_csv(data["file"].read(settings.IMPORT_MAX_BYTES + 1))
         else:
             rows = parse_json_rows(data["contacts"])
-        flags = {"dry_run": data["dry_run"], "update_existing": data["update_existing"]}
+        flags = {name: data[name] for name in IMPORT_FLAGS}
         if len(rows) > settings.CONTACTS_IMPORT_ASYNC_ROWS:
             job = services.contact_import_start(workspace=request.workspace, rows=rows, user=request.user, **flags)
             return Response(

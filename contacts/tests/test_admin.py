@@ -30,6 +30,18 @@ def test_admin_import_view_goes_through_the_importer(admin_client, workspace):
     assert Event.objects.filter(workspace=workspace, name="contacts:imported").count() == 1
 
 
+def test_admin_import_can_create_labels(admin_client, workspace):
+    def post(**options: str) -> None:
+        upload = SimpleUploadedFile("c.csv", b"phone,labels\n+5511999990001,Evento\n", content_type="text/csv")
+        data = {"workspace": str(workspace.pk), "file": upload, **options}
+        assert admin_client.post("/admin/contacts/contact/import/", data).status_code == 302
+
+    post()
+    assert not Contact.objects.filter(workspace=workspace).exists()  # unknown_label
+    post(create_labels="on")
+    assert list(Contact.objects.get(workspace=workspace).labels.values_list("name", flat=True)) == ["Evento"]
+
+
 def test_admin_import_reports_a_bad_file(admin_client, workspace):
     upload = SimpleUploadedFile("c.csv", b"name\nAna\n", content_type="text/csv")
     response = admin_client.post("/admin/contacts/contact/import/", {"workspace": str(workspace.pk), "file": upload})

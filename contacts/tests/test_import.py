@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import io
 import json
 from typing import Any
@@ -182,6 +183,122 @@ def test_csv_row_errors_formulas_long_fields_and_extra_cells(api_client, workspa
     ]
     assert phones(workspace) == {"+5511999990002", "+5511999990005"}
     assert Contact.objects.get(phone="+5511999990002").name == "=literal"
+
+
+def as_csv(rows: list[dict[str, Any]]) -> bytes:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    stream = io.StringIO()
+    writer = csv.DictWriter(stream, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return stream.getvalue().encode()
+
+
+@pytest.fixture
+def default_csv_field_limit():
+    """The csv module's own limit (131,072 characters), whatever an earlier import raised it to."""
+    previous = csv.field_size_limit(131_072)
+    yield
+    csv.field_size_limit(previous)
+
+
+LONG = "x" * 10_000
+LONG_ROWS = [
+    ({"phone": "+5511999990001", "name": LONG}, "name", "max_length"),
+    ({"phone": "+5511999990002", "email": f"{LONG}@example.com"}, "email", "max_length"),
+    ({"phone": "+5511999990003", "company": LONG}, "company", "max_length"),
+    ({"phone": "+5511999990004", "notes": LONG}, "notes", "max_length"),
+    ({"phone": "+5511999990005", "source": LONG}, "source", "max_length"),
+    ({"phone": "+5511999990006", "tags": LONG}, "tags", "max_length"),
+    ({"phone": "+5511999990007", "tags": ";".join(f"t{i}" for i in range(2_000))}, "tags", "max_length"),
+    ({"phone": "+5511999990008", "labels": LONG}, "labels", "max_length"),
+    ({"phone": "+5511999990009", "city": LONG}, "city", "max_length"),
+    ({"phone": "+5511999990010", "custom_fields": json.dumps({"bio": LONG})}, "custom_fields", "max_length"),
+    ({"phone": "+55119" + "9" * 10_000}, "phone", "invalid"),
+]
+
+
+@pytest.mark.parametrize("kind", ["json", "csv"])
+def test_10k_character_fields_are_row_errors_naming_the_field(api_client, workspace, kind):
+    rows = [row for row, _, _ in LONG_ROWS] + [{"phone": "+5511999990099", "name": "Ok"}]
+    body = {"contacts": rows}
+    response = api_client.post(IMPORT_URL, body) if kind == "json" else post_csv(api_client, as_csv(rows))
+    results = results_of(response, len(rows))
+    expected = [(number, field, code) for number, (_, field, code) in enumerate(LONG_ROWS, start=1)]
+    assert [(e["row"], e["field"], e["code"]) for e in results["errors"]] == expected
+    assert all(e["message"] for e in results["errors"])
+    assert phones(workspace) == {"+5511999990099"}
+
+
+def test_csv_cells_over_the_csv_modules_field_limit_are_row_errors(api_client, workspace, default_csv_field_limit):
+    huge = "y" * 200_000
+    rows = [
+        {"phone": "+5511999990001", "notes": huge},
+        {"phone": huge},
+        {"phone": "+5511999990003", "bio": huge},
+        {"phone": "+5511999990004", "tags": ";".join(f"t{i}" for i in range(60_000))},
+        {"phone": "+5511999990005", "notes": "fine"},
+    ]
+    results = results_of(post_csv(api_client, as_csv(rows)), 5)
+    assert [(e["row"], e["field"], e["code"]) for e in results["errors"]] == [
+        (1, "notes", "max_length"),
+        (2, "phone", "invalid"),
+        (3, "bio", "max_length"),
+        (4, "tags", "max_length"),
+    ]
+    assert phones(workspace) == {"+5511999990005"}
+
+
+def test_csv_over_10_mb_is_413_at_the_default_limit(api_client, workspace, settings, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    assert settings.IMPORT_MAX_BYTES == 10 * 1024 * 1024
+    line = b"+5511999990001,Ana\n"
+    content = b"phone,name\n" + line * (settings.IMPORT_MAX_BYTES // len(line) + 1)
+    assert_json_error(post_csv(api_client, content), 413)
+    path = tmp_path / "big.csv"
+    path.write_bytes(content)
+    with pytest.raises(CommandError, match="larger than"):
+        call_command("import_contacts", str(path), "--workspace", str(workspace.pk), stdout=io.StringIO())
+    assert not Contact.objects.filter(workspace=workspace).exists()
+
+
+def test_malformed_csv_after_good_rows_writes_nothing(api_client, workspace, settings):
+    settings.CONTACTS_IMPORT_BATCH_SIZE = 10
+    good = "".join(f"+55119999{i:05d},Ana\n" for i in range(50))
+    body = assert_json_error(post_csv(api_client, f'phone,name\n{good}+5511999990999,"Bia\n'.encode()), 400)
+    assert body["code"] == "MALFORMED_CSV" and "file" in body["errors"]
+    assert not Contact.objects.filter(workspace=workspace).exists()
+
+
+def test_csv_latin1_semicolons_and_accented_header(api_client, workspace):
+    content = "Nome;Número;Observações\nJosé Ação;(11) 99999-0001;à vista\n".encode("latin-1")
+    assert results_of(post_csv(api_client, content), 1)["created"] == 1
+    contact = Contact.objects.get(workspace=workspace)
+    assert (contact.name, contact.phone, contact.custom_fields) == (
+        "José Ação",
+        "+5511999990001",
+        {"observações": "à vista"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("name", "@SUM(A1:A9)"),
+        ("company", "+cmd|' /C calc'!A0"),
+        ("notes", "-1+cmd|' /C notepad'!A0"),
+        ("email", "=1+1"),
+        ("tags", "=IMPORTXML(1)"),
+        ("labels", "=HYPERLINK(1)"),
+        ("city", "\t=1+1"),
+    ],
+)
+def test_formula_cells_are_row_errors_in_every_column(api_client, workspace, column, value):
+    rows = [{"phone": "+5511999990001", column: value}, {"phone": "+5511999990002", column: ""}]
+    results = results_of(post_csv(api_client, as_csv(rows)), 2)
+    assert [(e["row"], e["field"], e["code"]) for e in results["errors"]] == [(1, column, "formula")]
+    assert phones(workspace) == {"+5511999990002"}
 
 
 # --- background imports ------------------------------------------------------------------------

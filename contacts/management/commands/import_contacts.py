@@ -20,6 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--workspace", required=True, help="Workspace id.")
         parser.add_argument("--dry-run", action="store_true", help="Validate and count; write nothing.")
         parser.add_argument("--update-existing", action="store_true", help="Update contacts whose phone exists.")
+        parser.add_argument(
+            "--create-labels", action="store_true", help="Create missing labels (default: the row is an error)."
+        )
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -48,6 +51,7 @@ class Command(BaseCommand):
                 rows=rows,
                 dry_run=options["dry_run"],
                 update_existing=options["update_existing"],
+                create_labels=options["create_labels"],
                 on_progress=bar.update,
             )
         for error in report.errors:
