@@ -1,4 +1,8 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels' router behind the origin check."""
+"""ASGI entry point: HTTP through Django, websockets through Channels' router behind the origin check.
+
+``/socket.io/`` is answered by the Engine.IO transports first: long-polling over HTTP, and the
+polling-to-websocket upgrade (a websocket naming a polling session's ``sid``).
+"""
 
 import os
 
@@ -10,8 +14,12 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 
 from whatshybrid.realtime.origins import WebsocketOriginValidator  # noqa: E402
+from whatshybrid.realtime.polling import SocketIORouter  # noqa: E402
 from whatshybrid.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
-    {"http": django_asgi_app, "websocket": WebsocketOriginValidator(URLRouter(websocket_urlpatterns))}
+    {
+        "http": SocketIORouter(django_asgi_app),
+        "websocket": WebsocketOriginValidator(SocketIORouter(URLRouter(websocket_urlpatterns))),
+    }
 )

@@ -1,5 +1,6 @@
 // Connects like the extension does and reports, one JSON line per step, what the server did.
 // Usage: node socketio_client.mjs <baseUrl> <token> [workspaceId] [eventName]
+// TRANSPORTS (comma-separated, default "websocket,polling" like the extension) picks the order.
 // Exit codes: 0 event received, 2 connect_error, 3 timeout, 4 disconnected by the server.
 import { io } from "socket.io-client";
 
@@ -8,7 +9,7 @@ const report = (line) => process.stdout.write(JSON.stringify(line) + "\n");
 
 const socket = io(baseUrl, {
   auth: { token },
-  transports: ["websocket", "polling"],
+  transports: (process.env.TRANSPORTS || "websocket,polling").split(","),
   reconnection: false,
   timeout: 10000,
 });
@@ -30,6 +31,7 @@ socket.on("connect", () => {
   socket.emit("ping");
   report({ status: "connected", transport: socket.io.engine.transport.name });
 });
+socket.io.engine.on("upgrade", (transport) => report({ status: "upgraded", transport: transport.name }));
 socket.on("pong", () => report({ status: "pong" }));
 socket.on("error", (data) => report({ status: "error_event", data }));
 socket.on("connect_error", (err) => {

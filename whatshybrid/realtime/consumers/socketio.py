@@ -50,22 +50,26 @@ def _engine(sio_packet: sio.Packet) -> str:
 
 
 class SocketIOConsumer(WorkspaceStreamConsumer):
+    # The polling transport (whatshybrid/realtime/polling.py) runs this same consumer behind an
+    # HTTP adapter: it names its transport, the upgrades it offers and the session id it routes by.
+    transport = "websocket"
+    upgrades: tuple[str, ...] = ()
     sid = ""
     _heartbeat: asyncio.Task | None = None
     _pong: asyncio.Event
 
     async def connect(self) -> None:
         self.query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
-        if self.query.get("EIO", [""])[0] != "4" or self.query.get("transport", ["websocket"])[0] != "websocket":
+        if self.query.get("EIO", [""])[0] != "4" or self.query.get("transport", ["websocket"])[0] != self.transport:
             await self.close()  # Engine.IO 3 and other transports are not spoken here
             return
         await self.accept()
-        self.sid = secrets.token_urlsafe(15)
+        self.sid = self.scope.get("engineio_sid") or secrets.token_urlsafe(15)
         self.ping_interval = settings.SOCKETIO_PING_INTERVAL_MS
         self.ping_timeout = settings.SOCKETIO_PING_TIMEOUT_MS
         handshake = {
             "sid": self.sid,
-            "upgrades": [],
+            "upgrades": list(self.upgrades),
             "pingInterval": self.ping_interval,
             "pingTimeout": self.ping_timeout,
             "maxPayload": settings.SOCKETIO_MAX_PAYLOAD,

@@ -91,12 +91,12 @@ def publish_from_another_process(env: dict[str, str], workspace_id: str, name: s
 class SocketIOListener:
     """A python-socketio client collecting every event it is sent."""
 
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, transports: list[str] | None = None) -> None:
         self.client = socketio.Client(reconnection=False)
         self.events: list[tuple[str, Any]] = []
         self.received = threading.Condition()
         self.client.on("*", self._record)
-        self.client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
+        self.client.connect(url, auth={"token": token}, transports=transports or ["websocket"], wait_timeout=10)
 
     def _record(self, event: str, data: Any = None) -> None:
         with self.received:
