@@ -13,7 +13,8 @@ from contacts import fields as rules
 from contacts.models import Contact
 from contacts.phones import normalize_phone
 from crm.models import Label
-from whatshybrid.api.serializers import StrictModelSerializer, StrictSerializer, WorkspaceRelatedField
+from whatshybrid.api.expressions import json_rows
+from whatshybrid.api.serializers import StrictModelSerializer, StrictSerializer, WorkspaceRelatedField, instant_text
 
 
 class ContactLabelSerializer(serializers.ModelSerializer):
@@ -22,17 +23,32 @@ class ContactLabelSerializer(serializers.ModelSerializer):
         fields = ("id", "name", "color")
 
 
+LABEL_FIELDS = {"id": "label_id", "name": "label__name", "color": "label__color"}
+
+
+def _label_sort_key(row: dict[str, Any]) -> tuple[str, str]:
+    return row["name"].casefold(), row["name"]
+
+
+def label_rows_column() -> Any:
+    """The contact's labels as a column of the list query (see ``attach_labels``)."""
+    return json_rows(Contact.labels.through, owner="contact", target="label", fields=tuple(LABEL_FIELDS))
+
+
 def attach_labels(contacts: list[Contact]) -> None:
-    """Loads the labels of all ``contacts`` in one query (a prefetch costs ~0.3 ms per row)."""
-    by_contact: dict[Any, list[dict[str, Any]]] = {contact.pk: [] for contact in contacts}
+    """Gives each contact its label rows: from the ``label_rows`` column when the list query
+    selected it, otherwise all of them in one query (a prefetch costs ~0.3 ms per row)."""
+    by_contact: dict[Any, list[dict[str, Any]]] = {
+        contact.pk: [] for contact in contacts if not hasattr(contact, "label_rows")
+    }
     if by_contact:
-        links = Contact.labels.through.objects.filter(contact_id__in=list(by_contact)).order_by("label__name")
-        for contact_id, label_id, name, color in links.values_list(
-            "contact_id", "label_id", "label__name", "label__color"
-        ):
-            by_contact[contact_id].append({"id": str(label_id), "name": name, "color": color})
+        links = Contact.labels.through.objects.filter(contact_id__in=list(by_contact))
+        for contact_id, *values in links.values_list("contact_id", *LABEL_FIELDS.values()):
+            by_contact[contact_id].append(dict(zip(LABEL_FIELDS, values, strict=True)))
     for contact in contacts:
-        contact._label_rows = by_contact[contact.pk]
+        rows = (contact.label_rows or []) if hasattr(contact, "label_rows") else by_contact[contact.pk]
+        # Ids as the API writes them (SQLite's JSON holds the stored hex); one order on both databases.
+        contact._label_rows = sorted(({**row, "id": str(uuid.UUID(str(row["id"])))} for row in rows), key=_label_sort_key)
 
 
 class ContactListSerializer(serializers.ListSerializer):
@@ -46,8 +62,8 @@ class ContactSerializer(serializers.ModelSerializer):
     """The contact as every endpoint and event shows it.
 
     ``to_representation`` is written out by hand: the list endpoint serves up to 1000 contacts
-    and DRF's generic field walk was most of its time. The declared fields still define the
-    schema, and datetimes still go through DRF's field for the same format.
+    and DRF's generic field walk was most of its time; reading ``self.fields`` alone rebuilt
+    every field per request. The declared fields still define the schema.
     """
 
     labels = ContactLabelSerializer(many=True, read_only=True)
@@ -77,8 +93,6 @@ class ContactSerializer(serializers.ModelSerializer):
     def to_representation(self, contact: Contact) -> dict[str, Any]:
         if not hasattr(contact, "_label_rows"):
             attach_labels([contact])
-        moment = self.fields["created_at"].to_representation
-        last = contact.last_interaction_at
         return {
             "id": str(contact.pk),
             "phone": contact.phone,
@@ -92,9 +106,9 @@ class ContactSerializer(serializers.ModelSerializer):
             "custom_fields": contact.custom_fields,
             "source": contact.source,
             "opted_out": contact.opted_out,
-            "last_interaction_at": moment(last) if last is not None else None,
-            "created_at": moment(contact.created_at),
-            "updated_at": moment(contact.updated_at),
+            "last_interaction_at": instant_text(contact.last_interaction_at),
+            "created_at": instant_text(contact.created_at),
+            "updated_at": instant_text(contact.updated_at),
         }
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -19,6 +20,7 @@ from contacts.api.serializers import (
     ContactInputSerializer,
     ContactSerializer,
     ImportResultsSerializer,
+    label_rows_column,
 )
 from contacts.importing import IMPORT_FLAGS, parse_csv, parse_json_rows
 from contacts.models import Contact, ContactImport
@@ -67,6 +69,11 @@ class ContactViewSet(WorkspaceViewSet):
     max_page_size = settings.CONTACTS_PAGE_SIZE_MAX
     parser_classes: ClassVar[list] = [JSONParser, MultiPartParser, FormParser]
     role_requirements: ClassVar[dict] = {"import_status": ALL_ROLES}
+
+    def narrow_queryset(self, queryset: QuerySet) -> QuerySet:
+        if self.action == "list":
+            return queryset.annotate(label_rows=label_rows_column())
+        return queryset
 
     @extend_schema(operation_id="contacts_list")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

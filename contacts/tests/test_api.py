@@ -246,6 +246,22 @@ def test_list_query_count_does_not_grow_with_labels(api_client, workspace):
     assert sorted(len(row["labels"]) for row in rows) == sorted(index % 4 for index in range(30))
 
 
+def test_list_labels_match_the_detail_and_come_with_the_page_query(api_client, workspace):
+    from whatshybrid.api.testing import list_query_count
+
+    labels = [Label.objects.create(workspace=workspace, name=name) for name in ("beta", "Alfa", "Ágil", "gama")]
+    contact = contact_factory(workspace=workspace, labels=labels)
+    contact_factory(workspace=workspace)
+    listed = {row["id"]: row["labels"] for row in api_client.get(LIST_URL).json()["contacts"]}
+    detail = api_client.get(f"{LIST_URL}/{contact.pk}").json()["contact"]["labels"]
+    assert listed[str(contact.pk)] == detail
+    assert [row["name"] for row in detail] == ["Alfa", "beta", "gama", "Ágil"]
+    assert {row["id"] for row in detail} == {str(label.pk) for label in labels}
+    assert [] in listed.values()
+    # Authentication's session check plus the page itself: the labels ride along in that query.
+    assert list_query_count(api_client, LIST_URL, 50) == 2
+
+
 @pytest.mark.parametrize("param", ["search", "q", "tag", "label", "source", "created_after"])
 def test_nul_in_list_params_is_400(api_client, param):
     # PostgreSQL rejects NUL in text parameters; the API must say 400, not fail in the query.

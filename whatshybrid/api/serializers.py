@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -9,6 +10,15 @@ from rest_framework import serializers
 
 # Keys a client may echo back from an object it read; accepted and ignored, never written.
 ECHOED_KEYS = frozenset({"id", "workspace", "workspace_id", "created_at", "updated_at"})
+
+
+def instant_text(value: datetime.datetime | None) -> str | None:
+    """DRF's DateTimeField output (UTC, ``...Z``; no timezone is ever activated) for hand-written
+    representations of long lists, without its per-call timezone lookup."""
+    if value is None:
+        return None
+    text = value.astimezone(datetime.UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class StrictInputMixin:

@@ -12,8 +12,10 @@ django-ratelimit uses: its generic ``add`` then ``incr`` costs three (Django's `
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -39,11 +41,17 @@ def consume(request: HttpRequest, *, group: str, key: str, rate: str, increment:
     return get_usage(request, group=group, key=lambda _group, _request: key, rate=rate, increment=increment)
 
 
+@lru_cache(maxsize=8)
+def _client_for(pool: Any) -> Any:
+    # Django's cache builds a new client object (and its options dict) on every call.
+    return redis.Redis(connection_pool=pool)
+
+
 def _count_on_redis(cache: RedisCache, *, group: str, key: str, rate: str) -> dict[str, Any]:
     limit, period = _split_rate(rate)
     window = _get_window(key, period)
     cache_key = cache.make_and_validate_key(_make_cache_key(group, window, rate, key, ALL))
-    pipeline = cache._cache.get_client(cache_key, write=True).pipeline(transaction=False)
+    pipeline = _client_for(cache._cache._get_connection_pool(write=True)).pipeline(transaction=False)
     pipeline.set(cache_key, 0, ex=period + EXPIRATION_FUDGE, nx=True)
     pipeline.incr(cache_key)
     count = pipeline.execute()[1]
