@@ -13,9 +13,9 @@ from contacts.models import Contact
 from crm.models import Deal
 from messaging.api.serializers import MemberField
 from tasks.models import Task
-from tasks.selectors import parse_due, task_is_overdue
+from tasks.selectors import local_today, parse_due, task_is_overdue, task_row
 from whatshybrid.api.fields import OptionalRelatedIdField, StrictCharField
-from whatshybrid.api.serializers import StrictSerializer
+from whatshybrid.api.serializers import StrictSerializer, instant_text
 
 
 class TaskContactSerializer(serializers.ModelSerializer):
@@ -39,16 +39,74 @@ class TaskUserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def _id(value: Any) -> str | None:
+    return str(value) if value is not None else None
+
+
+def task_representation(row: Any, *, now: datetime.datetime, today: datetime.date) -> dict[str, Any]:
+    """The task object from a ``selectors.task_rows`` row (or ``task_row`` of one task).
+
+    Written out by hand: DRF's field walk and model instances were most of the list's time.
+    ``TaskSerializer`` documents the same shape for the OpenAPI schema; a test keeps them equal.
+    """
+    contact_id, deal_id, assignee_id = _id(row.contact_id), _id(row.deal_id), _id(row.assigned_to_id)
+    return {
+        "id": str(row.id),
+        "title": row.title,
+        "description": row.description,
+        "type": row.type,
+        "priority": row.priority,
+        "status": row.status,
+        "due_date": instant_text(row.due_at) if row.due_at is not None else _day(row.due_day),
+        "due_all_day": row.due_day is not None,
+        "is_overdue": task_is_overdue(row, now=now, today=today),
+        "reminder_at": instant_text(row.reminder_at),
+        "reminder_sent_at": instant_text(row.reminder_sent_at),
+        "completed_at": instant_text(row.completed_at),
+        "contact_id": contact_id,
+        "contact": {"id": contact_id, "name": row.contact_name, "phone": row.contact_phone} if contact_id else None,
+        "deal_id": deal_id,
+        "deal": {"id": deal_id, "title": row.deal_title} if deal_id else None,
+        "assigned_to": assignee_id,
+        "assignee": {"id": assignee_id, "name": row.assignee_name, "email": row.assignee_email}
+        if assignee_id
+        else None,
+        "created_by": _id(row.created_by_id),
+        "created_at": instant_text(row.created_at),
+        "updated_at": instant_text(row.updated_at),
+    }
+
+
+def _day(value: datetime.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _clock(workspace: Any) -> tuple[datetime.datetime, datetime.date]:
+    """One "now" (and the workspace's local date then) for a whole answer, so every row of a
+    list is judged against the same instant."""
+    now = timezone.now()
+    return now, local_today(workspace, now)
+
+
+class TaskListSerializer(serializers.ListSerializer):
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        now, today = _clock(self.context["workspace"])
+        return [task_representation(row, now=now, today=today) for row in data]
+
+
 class TaskSerializer(serializers.ModelSerializer):
     """The task as every endpoint and event shows it.
 
     ``due_date`` is ``YYYY-MM-DD`` for a task due some time on a day (``due_all_day`` true) and
-    an ISO 8601 date-time for one due at an instant.
+    an ISO 8601 date-time for one due at an instant. Output comes from ``task_representation``;
+    the fields below document it.
     """
 
-    due_date = serializers.SerializerMethodField()
-    due_all_day = serializers.SerializerMethodField()
-    is_overdue = serializers.SerializerMethodField()
+    due_date = serializers.CharField(
+        read_only=True, allow_null=True, help_text="YYYY-MM-DD or an ISO 8601 date-time; null when not due."
+    )
+    due_all_day = serializers.BooleanField(read_only=True)
+    is_overdue = serializers.BooleanField(read_only=True)
     contact_id = serializers.UUIDField(read_only=True, allow_null=True)
     contact = TaskContactSerializer(read_only=True, allow_null=True)
     deal_id = serializers.UUIDField(read_only=True, allow_null=True)
@@ -83,53 +141,12 @@ class TaskSerializer(serializers.ModelSerializer):
             "updated_at",
         )
         read_only_fields = fields
+        list_serializer_class = TaskListSerializer
 
-    @extend_schema_field({"type": "string", "nullable": True, "description": "YYYY-MM-DD or an ISO 8601 date-time."})
-    def get_due_date(self, task: Task) -> str | None:
-        if task.due_at is not None:
-            return self.fields["created_at"].to_representation(task.due_at)
-        return task.due_day.isoformat() if task.due_day is not None else None
-
-    def get_due_all_day(self, task: Task) -> bool:
-        return task.due_day is not None
-
-    def get_is_overdue(self, task: Task) -> bool:
-        # One clock for the whole list, so every row is judged against the same instant.
-        now = self.context.setdefault("now", timezone.now())
-        return task_is_overdue(task, workspace=self.context.get("workspace") or task.workspace, now=now)
-
-    def to_representation(self, task: Task) -> dict[str, Any]:
-        """Written out by hand: DRF's generic field walk was most of the list's time. The
-        declared fields still define the schema, and datetimes go through DRF's field."""
-        moment = self.fields["created_at"].to_representation
-
-        def optional(value: Any) -> Any:
-            return moment(value) if value is not None else None
-
-        contact, deal, assignee = task.contact, task.deal, task.assigned_to
-        return {
-            "id": str(task.pk),
-            "title": task.title,
-            "description": task.description,
-            "type": task.type,
-            "priority": task.priority,
-            "status": task.status,
-            "due_date": self.get_due_date(task),
-            "due_all_day": task.due_day is not None,
-            "is_overdue": self.get_is_overdue(task),
-            "reminder_at": optional(task.reminder_at),
-            "reminder_sent_at": optional(task.reminder_sent_at),
-            "completed_at": optional(task.completed_at),
-            "contact_id": str(contact.pk) if contact else None,
-            "contact": {"id": str(contact.pk), "name": contact.name, "phone": contact.phone} if contact else None,
-            "deal_id": str(deal.pk) if deal else None,
-            "deal": {"id": str(deal.pk), "title": deal.title} if deal else None,
-            "assigned_to": str(assignee.pk) if assignee else None,
-            "assignee": {"id": str(assignee.pk), "name": assignee.name, "email": assignee.email} if assignee else None,
-            "created_by": str(task.created_by_id) if task.created_by_id else None,
-            "created_at": moment(task.created_at),
-            "updated_at": moment(task.updated_at),
-        }
+    def to_representation(self, task: Any) -> dict[str, Any]:
+        row = task_row(task) if isinstance(task, Task) else task
+        now, today = _clock(self.context.get("workspace") or task.workspace)
+        return task_representation(row, now=now, today=today)
 
 
 @extend_schema_field(OpenApiTypes.STR)

@@ -48,6 +48,8 @@ class TaskViewSet(WorkspaceViewSet):
     default_page_size = max_page_size = settings.SYNC_PAGE_SIZE_DEFAULT
 
     def narrow_queryset(self, queryset: QuerySet) -> QuerySet:
+        if self.action in ("list", "overdue"):
+            return selectors.task_rows(queryset)
         return selectors.task_with_related(queryset)
 
     @extend_schema(operation_id="tasks_list", parameters=schema_parameters())
