@@ -3,32 +3,54 @@
 The event row commits or rolls back with the change it describes; the live fan-out to the
 workspace's channel group runs only after commit, and a failing fan-out never fails the write.
 
-Sequence numbers come from the workspace's ``EventSequence`` row: the increment is an UPDATE,
-whose row lock (PostgreSQL) or write lock (SQLite, IMMEDIATE transactions) is held until the
-surrounding transaction ends. Writers therefore take numbers one at a time, in commit order,
-and a rolled-back writer gives its number back: the sequence has no gaps and no reorderings.
+Sequence numbers come from the workspace's ``EventSequence`` row, bumped by one upsert
+(``INSERT .. ON CONFLICT DO UPDATE .. RETURNING``, PostgreSQL and SQLite >= 3.35). Its row lock
+(PostgreSQL) or write lock (SQLite, IMMEDIATE transactions) is held until the surrounding
+transaction ends, so writers take numbers one at a time, in commit order, and a rolled-back
+writer gives its numbers back: the sequence has no gaps and no reorderings.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import transaction
-from django.db.models import F
+from channels.layers import BaseChannelLayer, get_channel_layer
+from django.db import connection, transaction
 
 from whatshybrid.realtime.frames import dispatch_message, event_message, workspace_group
 from whatshybrid.realtime.hub import embedded_mode, relay
 from whatshybrid.realtime.models import Event, EventSequence
 
-__all__ = ["event_message", "publish", "workspace_group"]
+__all__ = ["event_message", "publish", "publish_many", "workspace_group"]
 
 logger = logging.getLogger(__name__)
 
 
-def _fan_out(event: Event) -> None:
+def _reserve_numbers(workspace_id: Any, count: int) -> int:
+    """Adds ``count`` to the workspace's counter (creating it at ``count``); returns the new last
+    number. One statement: the upsert takes the row lock and reads the value it wrote."""
+    quote = connection.ops.quote_name
+    table = quote(EventSequence._meta.db_table)
+    key = quote(EventSequence._meta.pk.column)
+    last = quote(EventSequence._meta.get_field("last_seq").column)
+    sql = (
+        f"INSERT INTO {table} ({key}, {last}) VALUES (%s, %s) "
+        f"ON CONFLICT ({key}) DO UPDATE SET {last} = {table}.{last} + EXCLUDED.{last} RETURNING {last}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [EventSequence._meta.pk.get_db_prep_value(workspace_id, connection), count])
+        return cursor.fetchone()[0]
+
+
+async def _send_in_order(layer: BaseChannelLayer, events: Sequence[Event]) -> None:
+    for event in events:
+        await layer.group_send(workspace_group(event.workspace_id), dispatch_message(event))
+
+
+def _fan_out(events: Sequence[Event]) -> None:
     if embedded_mode():
         # The in-memory layer only reaches this process; the relay of the web process delivers
         # every committed row (ours included), so here we only wake it up.
@@ -38,19 +60,30 @@ def _fan_out(event: Event) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(workspace_group(event.workspace_id), dispatch_message(event))
+        async_to_sync(_send_in_order)(layer, events)
     except Exception:  # the write is committed; sockets catch up from the log on resume
-        logger.exception("Fan-out of %s #%s failed", event.name, event.seq)
+        logger.exception("Fan-out of events #%s-#%s failed", events[0].seq, events[-1].seq)
+
+
+def publish_many(workspace: Any, events: Sequence[tuple[str, dict[str, Any]]]) -> list[Event]:
+    """Appends ``(name, payload)`` events to the workspace's log in the caller's transaction, with
+    consecutive numbers in the given order: one counter bump and one bulk insert."""
+    if not events:
+        return []
+    workspace_id = getattr(workspace, "pk", workspace)
+    # No savepoint: nothing here is caught and retried, so a failure belongs to the caller's
+    # transaction anyway. The block only opens a transaction when the caller has none, so the
+    # lock taken by the counter bump lasts until the rows are in.
+    with transaction.atomic(savepoint=False):
+        first = _reserve_numbers(workspace_id, len(events)) - len(events) + 1
+        rows = Event.objects.bulk_create(
+            Event(workspace_id=workspace_id, seq=first + offset, name=name, payload=payload)
+            for offset, (name, payload) in enumerate(events)
+        )
+    transaction.on_commit(lambda: _fan_out(rows))
+    return rows
 
 
 def publish(workspace: Any, event_name: str, payload: dict[str, Any]) -> Event:
     """Appends ``event_name`` to the workspace's log in the caller's transaction."""
-    workspace_id = getattr(workspace, "pk", workspace)
-    with transaction.atomic():
-        EventSequence.objects.bulk_create([EventSequence(workspace_id=workspace_id)], ignore_conflicts=True)
-        EventSequence.objects.filter(workspace_id=workspace_id).update(last_seq=F("last_seq") + 1)
-        # The UPDATE above holds the row lock until commit, so this read sees our own increment.
-        seq = EventSequence.objects.filter(workspace_id=workspace_id).values_list("last_seq", flat=True).get()
-        event = Event.objects.create(workspace_id=workspace_id, seq=seq, name=event_name, payload=payload)
-    transaction.on_commit(lambda: _fan_out(event))
-    return event
+    return publish_many(workspace, [(event_name, payload)])[0]

@@ -1,26 +1,33 @@
-"""``publish()``: numbering under concurrency, atomicity with the caller, after-commit fan-out."""
+"""``publish()`` / ``publish_many()``: numbering under concurrency, atomicity with the caller,
+after-commit fan-out."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import threading
 from datetime import timedelta
 
 import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from whatshybrid.realtime.jobs import events_prune_job
 from whatshybrid.realtime.models import Event
-from whatshybrid.realtime.publisher import publish
+from whatshybrid.realtime.publisher import publish, publish_many, workspace_group
 from whatshybrid.realtime.services import events_prune
 
 WRITERS = 6
 EVENTS_PER_WRITER = 15
 
 
+@pytest.mark.parametrize("batch", [1, 3])
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_writers_get_gap_free_increasing_numbers(workspace, other_workspace):
+def test_concurrent_writers_get_gap_free_increasing_numbers(workspace, other_workspace, batch):
     errors: list[BaseException] = []
     barrier = threading.Barrier(WRITERS)
 
@@ -30,7 +37,12 @@ def test_concurrent_writers_get_gap_free_increasing_numbers(workspace, other_wor
             for i in range(EVENTS_PER_WRITER):
                 target = workspace if (index + i) % 3 else other_workspace
                 with transaction.atomic():
-                    publish(target, "contact:updated", {"writer": index, "i": i})
+                    if batch == 1:
+                        publish(target, "contact:updated", {"writer": index, "i": i})
+                    else:
+                        publish_many(
+                            target, [("contact:updated", {"writer": index, "i": i, "part": n}) for n in range(batch)]
+                        )
         except BaseException as exc:  # reported below; a thread cannot fail the test itself
             errors.append(exc)
         finally:
@@ -43,17 +55,18 @@ def test_concurrent_writers_get_gap_free_increasing_numbers(workspace, other_wor
         thread.join(timeout=60)
     assert not errors, errors
     for ws in (workspace, other_workspace):
-        rows = list(Event.objects.filter(workspace=ws).order_by("id").values_list("seq", flat=True))
-        # Gap-free, and numbered in insertion (= commit) order.
-        assert rows == list(range(1, len(rows) + 1))
-    assert Event.objects.count() == WRITERS * EVENTS_PER_WRITER
+        rows = list(Event.objects.filter(workspace=ws).order_by("id").values_list("seq", "payload"))
+        # Gap-free, and numbered in insertion (= commit) order; a batch's events stay together.
+        assert [seq for seq, _payload in rows] == list(range(1, len(rows) + 1))
+        assert [payload.get("part", 0) for _seq, payload in rows] == [n % batch for n in range(len(rows))]
+    assert Event.objects.count() == WRITERS * EVENTS_PER_WRITER * batch
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_writer_gives_its_number_back(workspace):
     publish(workspace, "a:b", {})
     with pytest.raises(RuntimeError), transaction.atomic():
-        publish(workspace, "c:d", {})
+        publish_many(workspace, [("c:d", {}), ("c:e", {})])
         raise RuntimeError("the service failed after publishing")
     assert publish(workspace, "e:f", {}).seq == 2
     assert list(Event.objects.values_list("name", "seq")) == [("a:b", 1), ("e:f", 2)]
@@ -63,7 +76,39 @@ def test_a_rolled_back_writer_gives_its_number_back(workspace):
 def test_fan_out_waits_for_commit(workspace, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         publish(workspace, "contact:created", {"id": 1})
-    assert len(callbacks) == 1
+        publish_many(workspace, [("contact:updated", {"id": 1}), ("contact:deleted", {"id": 1})])
+    assert len(callbacks) == 2  # one per call, however many events it carries
+
+
+@pytest.mark.django_db
+def test_publish_many_is_one_counter_bump_and_one_insert(workspace):
+    publish(workspace, "first:one", {})
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        events = publish_many(workspace, [("a:one", {"n": 1}), ("a:two", {"n": 2}), ("a:three", {"n": 3})])
+    assert len(queries) == 2  # no savepoint of its own inside the caller's transaction
+    assert [(event.seq, event.name) for event in events] == [(2, "a:one"), (3, "a:two"), (4, "a:three")]
+    stored = Event.objects.filter(workspace=workspace).order_by("seq").values_list("seq", "name", "payload")
+    assert list(stored)[1:] == [(2, "a:one", {"n": 1}), (3, "a:two", {"n": 2}), (4, "a:three", {"n": 3})]
+    assert publish_many(workspace, []) == []
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="publishers fan out themselves only on Redis")
+@pytest.mark.django_db(transaction=True)
+async def test_publish_many_fans_out_in_order_after_commit(workspace):
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(workspace_group(workspace.pk), channel)
+
+    def write() -> None:
+        with transaction.atomic():
+            publish_many(workspace, [("a:one", {"n": 1}), ("a:two", {"n": 2})])
+
+    await database_sync_to_async(write)()
+    frames = [await asyncio.wait_for(layer.receive(channel), timeout=3) for _ in range(2)]
+    assert [(frame["event"], frame["seq"], frame["data"]) for frame in frames] == [
+        ("a:one", 1, {"n": 1}),
+        ("a:two", 2, {"n": 2}),
+    ]
 
 
 @pytest.mark.django_db
