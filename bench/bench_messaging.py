@@ -2,8 +2,9 @@
 
 One uvicorn process serves both the product API and this module's baseline views (this module is
 the server's URLconf: ``urlpatterns`` below adds the baselines in front of the product URLs), over
-a fresh SQLite file seeded with bulk inserts: 1,000,000 messages (quick: 20,000) spread over
-conversations, one of which holds 10% of them.
+a fresh database from ``bench.common.isolated_database`` (PostgreSQL when ``DATABASE_URL`` names
+one, else a temporary SQLite file; Redis when ``REDIS_URL`` is set) seeded with bulk inserts:
+1,000,000 messages (quick: 20,000) spread over conversations, one of which holds 10% of them.
 
 - list: ``GET /api/v1/conversations?limit=50`` vs a view returning the same page (same order,
   contact and last-message columns) with ``.values()`` + ``JsonResponse``. Target >= 0.5x.
@@ -23,18 +24,16 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import requests
 
-from bench.common import ROOT, LiveServer, Result, higher_is_better
+from bench.common import ROOT, LiveServer, Result, higher_is_better, isolated_database
 
 CLIENT_THREADS = 4
 PAGE = 50
@@ -300,18 +299,15 @@ def _compare(
 def run(quick: bool) -> list[Result]:
     total = 20_000 if quick else 1_000_000
     seconds, rounds = (2.0, 2) if quick else (6.0, 3)
-    with tempfile.TemporaryDirectory(prefix="bench-messaging-") as tmp:
+    with isolated_database("messaging") as db_env:
         env = {
-            "SQLITE_PATH": str(Path(tmp) / "bench.sqlite3"),
-            "DATABASE_URL": "",
-            "REDIS_URL": "",
+            **db_env,
             "RATELIMIT_ENABLE": "0",
             "DEBUG": "0",
             "DJANGO_SETTINGS_MODULE": "whatshybrid.settings",
             "PYTHONPATH": str(ROOT),
         }
         full_env = {**os.environ, **env}
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=full_env, check=True)
         seeded = subprocess.run(
             [sys.executable, "-c", f"from bench.bench_messaging import seed_main; seed_main({total})"],
             cwd=ROOT,
@@ -341,7 +337,9 @@ def run(quick: bool) -> list[Result]:
 
 def _measure(base: str, seed: dict[str, str], *, seconds: float, rounds: int, total: int) -> list[Result]:
     auth = {"Authorization": f"Bearer {seed['token']}"}
-    note = f"{total:,} messages seeded, SQLite, uvicorn, {CLIENT_THREADS} clients"
+    backend = "PostgreSQL" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "SQLite"
+    redis = " + Redis" if os.environ.get("REDIS_URL") else ""
+    note = f"{total:,} messages seeded, {backend}{redis}, uvicorn, {CLIENT_THREADS} clients"
 
     def ours_list(session: requests.Session, _n: int) -> requests.Response:
         return session.get(f"{base}/api/v1/conversations?limit={PAGE}", headers=auth, timeout=30)

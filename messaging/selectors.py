@@ -7,13 +7,14 @@ import binascii
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, UUIDField
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User, Workspace
@@ -28,6 +29,7 @@ class InvalidFilter(ApplicationError):
     default_code = "VALIDATION_ERROR"
 
 
+LAST_MESSAGE_FIELDS = ("direction", "message_type", "content", "status", "sent_at")
 # What the API shows of a conversation, read as plain rows (no model instances): the list is the
 # hot path and building 50 instances of four joined models cost more than the queries.
 CONVERSATION_COLUMNS = (
@@ -43,11 +45,7 @@ CONVERSATION_COLUMNS = (
     "tags",
     "unread_count",
     "last_message_id",
-    "last_message__direction",
-    "last_message__message_type",
-    "last_message__content",
-    "last_message__status",
-    "last_message__sent_at",
+    *(f"last_message__{field}" for field in LAST_MESSAGE_FIELDS),
     "last_message_at",
     "last_activity_at",
     "last_read_at",
@@ -58,6 +56,7 @@ CONVERSATION_COLUMNS = (
     "resolution_seconds",
     "created_at",
     "updated_at",
+    "first_incoming_at",  # not shown; what a new message's first-response time is measured from
 )
 MESSAGE_COLUMNS = (
     "id",
@@ -80,19 +79,72 @@ MESSAGE_COLUMNS = (
 )
 
 
-def conversation_rows(*, ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
-    """The API columns of these conversations (already workspace-scoped ids), in ``ids`` order,
-    each with its ``labels``: two queries whatever the count."""
-    if not ids:
-        return []
-    rows = {row["id"]: row for row in Conversation.objects.filter(pk__in=ids).values(*CONVERSATION_COLUMNS)}
-    labels: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    links = (
+class _CompiledForIds:
+    """A query over a list of ids, compiled to SQL once per (database vendor, number of ids) and
+    afterwards only executed (so at most one statement per page size). On the hot paths (message
+    create, event payloads, the list page) building and compiling these joined ``.values()``
+    queries cost several times more than running them; the ids are their only parameters, so the
+    SQL itself never changes."""
+
+    def __init__(self, build: Callable[[list[uuid.UUID]], QuerySet]) -> None:
+        self._build = build
+        self._compiled: dict[tuple[str, int], tuple[str, list[Any]]] = {}
+
+    def _compile(self, count: int) -> tuple[str, list[Any]]:
+        placeholders = [uuid.UUID(int=n + 1) for n in range(count)]
+        compiler = self._build(placeholders).query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        if list(params) != [_UUID.get_db_prep_value(pk, connection) for pk in placeholders]:
+            raise ImproperlyConfigured("A compiled query may take no parameters besides its ids.")
+        return sql, [column for column, _sql, _alias in compiler.select]
+
+    def rows(self, ids: Sequence[uuid.UUID]) -> list[list[Any]]:
+        key = (connection.vendor, len(ids))
+        if key not in self._compiled:
+            self._compiled[key] = self._compile(len(ids))
+        sql, columns = self._compiled[key]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [_UUID.get_db_prep_value(pk, connection) for pk in ids])
+            rows = [list(row) for row in cursor.fetchall()]
+        # The ORM's own conversions of each column (SQLite hands back text for UUIDs and times).
+        for position, column in enumerate(columns):
+            converters = [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
+            if converters:
+                for row in rows:
+                    for convert in converters:
+                        row[position] = convert(row[position], column, connection)
+        return rows
+
+
+_UUID = UUIDField()
+_CONVERSATIONS = _CompiledForIds(lambda ids: Conversation.objects.filter(pk__in=ids).values(*CONVERSATION_COLUMNS))
+# The row a new message updates, read under the lock that orders concurrent writers (PostgreSQL
+# locks only the conversation, not the rows it is joined with; SQLite's IMMEDIATE transactions
+# already hold the database's write lock).
+_CONVERSATIONS_FOR_UPDATE = _CompiledForIds(
+    lambda ids: Conversation.objects.filter(pk__in=ids).select_for_update(of=("self",)).values(*CONVERSATION_COLUMNS)
+)
+_LABELS = _CompiledForIds(
+    lambda ids: (
         Conversation.labels.through.objects.filter(conversation_id__in=ids)
         .order_by("label__name", "label_id")
         .values_list("conversation_id", "label_id", "label__name", "label__color")
     )
-    for conversation_id, label_id, name, color in links:
+)
+
+
+def conversation_rows(*, ids: Sequence[uuid.UUID], for_update: bool = False) -> list[dict[str, Any]]:
+    """The API columns of these conversations (already workspace-scoped ids), in ``ids`` order,
+    each with its ``labels``: two queries whatever the count. ``for_update`` locks the
+    conversations until the end of the transaction."""
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return []
+    query = _CONVERSATIONS_FOR_UPDATE if for_update else _CONVERSATIONS
+    found = (dict(zip(CONVERSATION_COLUMNS, values, strict=True)) for values in query.rows(ids))
+    rows = {row["id"]: row for row in found}
+    labels: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    for conversation_id, label_id, name, color in _LABELS.rows(ids):
         labels[conversation_id].append({"id": str(label_id), "name": name, "color": color})
     ordered = []
     for pk in ids:

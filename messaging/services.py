@@ -7,15 +7,16 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User, Workspace
 from contacts.models import Contact
 from contacts.services import contact_get_or_create_by_phone
 from messaging.models import Conversation, Message
+from messaging.selectors import LAST_MESSAGE_FIELDS, conversation_rows
 from whatshybrid.api.errors import ApplicationError, Conflict
-from whatshybrid.realtime.publisher import publish
+from whatshybrid.realtime.publisher import publish, publish_many
 
 ACTIVE = Q(status__in=[Conversation.Status.OPEN, Conversation.Status.PENDING, Conversation.Status.SNOOZED])
 
@@ -197,34 +198,43 @@ def _insert_once(message: Message) -> Message | None:
     return message
 
 
-def _record_activity(conversation: Conversation, message: Message) -> None:
-    """Moves the conversation's counters and timers forward for a new message, in one UPDATE."""
-    changes: dict[str, Any] = {
-        "last_message": message,
-        "last_message_at": message.sent_at,
-        "last_activity_at": timezone.now(),
-        "updated_at": timezone.now(),
-    }
+def _activity_changes(row: dict[str, Any], message: Message) -> dict[str, Any]:
+    """The conversation columns a new message moves forward, from the conversation's locked row;
+    the keys are both model attributes and row columns."""
+    now = timezone.now()
+    changes: dict[str, Any] = {"last_activity_at": now, "updated_at": now}
+    # A late-arriving older message (history sync) must not replace the newer preview.
+    if row["last_message_at"] is None or message.sent_at >= row["last_message_at"]:
+        changes |= {"last_message_id": message.pk, "last_message_at": message.sent_at}
     if message.direction == Message.Direction.INCOMING:
-        changes["unread_count"] = F("unread_count") + 1
-        if conversation.first_incoming_at is None:
+        changes["unread_count"] = row["unread_count"] + 1
+        if row["first_incoming_at"] is None:
             changes["first_incoming_at"] = message.sent_at
-        if conversation.status == Conversation.Status.SNOOZED:
-            changes["status"] = Conversation.Status.OPEN  # the customer wrote back: the snooze is over
-            changes["snoozed_until"] = None
+        if row["status"] == Conversation.Status.SNOOZED:
+            changes |= {"status": Conversation.Status.OPEN, "snoozed_until": None}  # the customer wrote back
     elif (
         message.message_type != Message.Type.NOTE
-        and conversation.first_incoming_at is not None
-        and conversation.first_response_at is None
+        and row["first_incoming_at"] is not None
+        and row["first_response_at"] is None
     ):
         changes["first_response_at"] = message.sent_at
-        changes["first_response_seconds"] = _seconds_between(conversation.first_incoming_at, message.sent_at)
-    query = Conversation.objects.filter(pk=conversation.pk)
-    if conversation.last_message_at is not None and message.sent_at < conversation.last_message_at:
-        # A late-arriving older message (history sync) must not replace the newer preview.
-        changes.pop("last_message")
-        changes.pop("last_message_at")
-    query.update(**changes)
+        changes["first_response_seconds"] = _seconds_between(row["first_incoming_at"], message.sent_at)
+    return changes
+
+
+def _record_activity(conversation: Conversation, message: Message) -> dict[str, Any]:
+    """Applies a new message to its conversation in one UPDATE; returns the conversation's API
+    object as it now is, for the event, without reading the row a second time."""
+    from messaging.api.serializers import conversation_representation
+
+    # The lock orders concurrent messages to one conversation: each reads its predecessor's counts.
+    row = conversation_rows(ids=[conversation.pk], for_update=True)[0]
+    changes = _activity_changes(row, message)
+    Conversation.objects.filter(pk=conversation.pk).update(**changes)
+    row |= changes
+    if "last_message_id" in changes:
+        row |= {f"last_message__{field}": getattr(message, field) for field in LAST_MESSAGE_FIELDS}
+    return conversation_representation(row)
 
 
 @transaction.atomic
@@ -268,10 +278,12 @@ def message_create(
         if existing is None:
             raise Conflict("The message collided with another one; retry.", code="MESSAGE_CONFLICT")
         return existing, False
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    _record_activity(conversation, message)
-    publish(conversation.workspace_id, "message:created", _message_payload(message))
-    publish(conversation.workspace_id, "conversation:updated", _conversation_payload(conversation))
+    message_payload = _message_payload(message)  # built before the conversation lock is taken
+    conversation_payload = _record_activity(conversation, message)
+    publish_many(
+        conversation.workspace_id,
+        [("message:created", message_payload), ("conversation:updated", conversation_payload)],
+    )
     return message, True
 
 

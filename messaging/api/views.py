@@ -32,6 +32,9 @@ from whatshybrid.api.pagination import parse_limit
 from whatshybrid.api.permissions import ALL_ROLES, MANAGER_ROLES
 from whatshybrid.api.views import UUID_PATTERN, WorkspaceViewSet
 
+# Detail actions that never read the conversation instance's columns (its id and workspace only).
+HANDLE_ACTIONS = frozenset({"retrieve", "messages", "read", "message_status", "message_status_endpoint"})
+
 MESSAGE_PAGE_PARAMETERS = [
     OpenApiParameter("limit", int, description="Messages per page (clamped to MESSAGES_PAGE_SIZE_MAX)."),
     OpenApiParameter("before", str, description="`before_cursor` (or a message id): older messages."),
@@ -81,6 +84,9 @@ class ConversationViewSet(WorkspaceViewSet):
         if self.action == "list":
             # Paging needs only the sort key; the page's objects are read as rows afterwards.
             return queryset.only("id", "last_activity_at")
+        if self.action in HANDLE_ACTIONS:
+            # The conversation is only a scoped handle here: what is shown is read as rows.
+            return queryset.only("id", "workspace_id")
         return queryset
 
     def output(self, instance: Any, *, many: bool = False) -> Any:

@@ -88,6 +88,9 @@ def test_parallel_distinct_messages_all_count(workspace):
     conversation.refresh_from_db()
     assert conversation.unread_count == PARALLEL
     assert Message.objects.filter(conversation=conversation).count() == PARALLEL
+    # Each event shows the conversation as its own write left it, in commit (= seq) order.
+    updates = Event.objects.filter(workspace=workspace, name="conversation:updated").order_by("seq")
+    assert [event.payload["unread_count"] for event in updates] == list(range(1, PARALLEL + 1))
 
 
 def test_parallel_opens_make_one_conversation(workspace):
