@@ -20,10 +20,10 @@ from contacts.api.serializers import (
     ContactInputSerializer,
     ContactSerializer,
     ImportResultsSerializer,
-    label_rows_column,
 )
 from contacts.importing import IMPORT_FLAGS, parse_csv, parse_json_rows
 from contacts.models import Contact, ContactImport
+from crm.selectors import label_rows_column
 from whatshybrid.api.permissions import ALL_ROLES
 from whatshybrid.api.views import UUID_PATTERN, WorkspaceViewSet
 
@@ -72,7 +72,7 @@ class ContactViewSet(WorkspaceViewSet):
 
     def narrow_queryset(self, queryset: QuerySet) -> QuerySet:
         if self.action == "list":
-            return queryset.annotate(label_rows=label_rows_column())
+            return queryset.annotate(label_rows=label_rows_column(Contact.labels.through, "contact"))
         return queryset
 
     @extend_schema(operation_id="contacts_list")

@@ -18,7 +18,7 @@ from crm import selectors
 from crm.models import Deal, DealActivity, Label, PipelineStage
 from whatshybrid.api.errors import ApplicationError
 from whatshybrid.api.fields import StrictCharField
-from whatshybrid.api.serializers import StrictSerializer, WorkspaceRelatedField
+from whatshybrid.api.serializers import StrictSerializer, WorkspaceRelatedField, instant_text
 
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
@@ -183,7 +183,6 @@ class DealSerializer(serializers.ModelSerializer):
         # to PAGE_SIZE_MAX deals and DRF's generic field walk was half of its time.
         if not hasattr(deal, "_label_rows"):
             selectors.attach_deal_labels([deal])
-        moment = self.fields["created_at"].to_representation
         if hasattr(deal, "stage_name"):  # annotated by selectors.with_relations
             contact_name, contact_phone, stage_name = deal.contact_name, deal.contact_phone, deal.stage_name
         else:
@@ -206,11 +205,11 @@ class DealSerializer(serializers.ModelSerializer):
             "tags": deal.tags,
             "custom_fields": deal.custom_fields,
             "labels": deal._label_rows,
-            "won_at": moment(deal.won_at) if deal.won_at else None,
-            "lost_at": moment(deal.lost_at) if deal.lost_at else None,
+            "won_at": instant_text(deal.won_at),
+            "lost_at": instant_text(deal.lost_at),
             "lost_reason": deal.lost_reason,
-            "created_at": moment(deal.created_at),
-            "updated_at": moment(deal.updated_at),
+            "created_at": instant_text(deal.created_at),
+            "updated_at": instant_text(deal.updated_at),
         }
 
 

@@ -127,7 +127,10 @@ class DealViewSet(WorkspaceViewSet):
     filter_backends: ClassVar[list] = [DealFilterBackend]
 
     def narrow_queryset(self, queryset: Any) -> Any:
-        return selectors.with_relations(queryset)
+        queryset = selectors.with_relations(queryset)
+        if self.action == "list":
+            return queryset.annotate(label_rows=selectors.label_rows_column(Deal.labels.through, "deal"))
+        return queryset
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         deal = self.get_object()

@@ -362,3 +362,18 @@ def test_detail_query_count_does_not_grow_with_the_timeline(api_client, workspac
         services.deal_update(deal=deal, data={"stage": stage_named(workspace, name)})
     assert queries() == few
     assert len(api_client.get(detail(deal)).json()["activities"]) == 1 + 15 + 2 * 3
+
+
+def test_list_labels_match_the_detail_and_come_with_the_page_query(api_client, workspace):
+    from whatshybrid.api.testing import list_query_count
+
+    labelled = deal_factory(workspace=workspace)
+    labelled.labels.set(Label.objects.filter(workspace=workspace))
+    deal_factory(workspace=workspace)
+    listed = {row["id"]: row["labels"] for row in api_client.get(DEALS).json()["deals"]}
+    shown = api_client.get(detail(labelled)).json()["deal"]["labels"]
+    assert listed[str(labelled.pk)] == shown and [] in listed.values()
+    names = [row["name"] for row in shown]
+    assert names == sorted(names, key=str.casefold) and len(names) == Label.objects.filter(workspace=workspace).count()
+    # Authentication's session check plus the page itself: the labels ride along in that query.
+    assert list_query_count(api_client, DEALS, 50) == 2
