@@ -106,7 +106,7 @@ class LogoutView(WorkspaceAPIView):
 
     @extend_schema(request=RefreshInputSerializer, responses={200: MessageSerializer}, tags=["auth"])
     def post(self, request: Request) -> Response:
-        serializer = RefreshInputSerializer(data=request.data if isinstance(request.data, dict) else {})
+        serializer = RefreshInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.session_logout(session=session_of(request.auth), raw_refresh_token=serializer.validated_data["token"])
         return Response({"message": "Logged out."})

@@ -334,6 +334,12 @@ def test_logout_with_a_non_string_refresh_token_is_400_and_changes_nothing(api_c
     assert api_client.get(ME).status_code == 200
 
 
+@pytest.mark.parametrize("raw", ["[null, null]", "[]", '"x"', "3"])
+def test_logout_with_a_non_object_body_is_400_and_changes_nothing(api_client, raw):
+    assert_json_error(api_client.generic("POST", LOGOUT, raw, content_type="application/json"), 400)
+    assert api_client.get(ME).status_code == 200
+
+
 def test_logout_without_a_token_is_401(anon_client):
     assert_json_error(anon_client.post(LOGOUT, {}), 401)
 
