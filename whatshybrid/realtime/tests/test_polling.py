@@ -7,6 +7,7 @@ pings every second so heartbeat behaviour shows within the tests' time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -311,16 +312,25 @@ def test_unanswered_pings_end_the_session(server: LiveServer) -> None:
     assert polling.get().json() == SESSION_UNKNOWN
 
 
+@contextlib.contextmanager
+def probed_upgrade(server: LiveServer, polling: Polling) -> Iterator[tuple[str, Any]]:
+    """The upgrade websocket of ``polling``'s session, its probe answered; yields (url, socket)."""
+    from websockets.sync.client import connect
+
+    url = f"{server.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket&sid={polling.sid}"
+    with connect(url, open_timeout=10) as socket:
+        socket.send("2probe")
+        assert socket.recv(timeout=10) == "3probe"
+        yield url, socket
+
+
 def test_upgrade_by_hand(server: LiveServer, account: dict[str, Any]) -> None:
     from websockets.exceptions import InvalidStatus
     from websockets.sync.client import connect
 
     polling = Polling(server)
     polling.connect(account["accessToken"])
-    url = f"{server.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket&sid={polling.sid}"
-    with connect(url, open_timeout=10) as socket:
-        socket.send("2probe")
-        assert socket.recv(timeout=10) == "3probe"
+    with probed_upgrade(server, polling) as (url, socket):
         paused = polling.packets()  # returns at once so the client can pause polling
         assert set(paused) <= {"6", "2"}, paused
         if "2" in paused:
@@ -344,14 +354,10 @@ def test_upgrade_by_hand(server: LiveServer, account: dict[str, Any]) -> None:
 
 
 def test_failed_probe_keeps_the_session_polling(server: LiveServer, account: dict[str, Any]) -> None:
-    from websockets.sync.client import connect
-
     polling = Polling(server)
     polling.connect(account["accessToken"])
-    url = f"{server.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket&sid={polling.sid}"
-    with connect(url, open_timeout=10) as socket:
-        socket.send("2probe")
-        assert socket.recv(timeout=10) == "3probe"
+    with probed_upgrade(server, polling):
+        pass  # closed without the upgrade packet
     contact = create_contact(server, account["accessToken"])
     seen = polling.until(lambda p: p.startswith("42"))
     assert json.loads(next(p for p in seen if p.startswith("42"))[2:]) == ["contact:created", contact]
