@@ -10,9 +10,10 @@ the equivalent ORM query cost more than running it, on every authenticated reque
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.db import connection
@@ -92,13 +93,27 @@ def _membership_lookup(vendor: str) -> _MembershipLookup:
     return _MembershipLookup()
 
 
+@lru_cache(maxsize=4096)
+def _verified_claims(raw: str) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID, float]:
+    """(user, session, workspace, expiry) of a token whose signature and claims checked out.
+
+    A client sends the same access token for its whole lifetime; its signature cannot change,
+    so it is checked once per process. The expiry is checked on every use; refusals are never
+    cached.
+    """
+    token = AccessToken(raw)
+    user_id, session_id, workspace_id = (uuid.UUID(str(token[claim])) for claim in ("sub", "sid", "ws"))
+    return user_id, session_id, workspace_id, float(token["exp"])
+
+
 def resolve_access_token(raw: str) -> tuple[User, AuthContext]:
     """Validates a raw access token (HTTP header, websocket auth) or raises ``TokenInvalid``."""
     try:
-        token = AccessToken(raw)
-        user_id, session_id, workspace_id = (uuid.UUID(str(token[claim])) for claim in ("sub", "sid", "ws"))
-    except (TokenError, KeyError, ValueError) as exc:
+        user_id, session_id, workspace_id, expires = _verified_claims(raw)
+    except (TokenError, KeyError, ValueError, TypeError) as exc:
         raise TokenInvalid() from exc
+    if expires <= time.time():
+        raise TokenInvalid()
     membership = _membership_lookup(connection.vendor).fetch(user_id, workspace_id, session_id)
     if membership is None:
         raise TokenInvalid("Your session has ended. Please log in again.", code="SESSION_ENDED")

@@ -56,3 +56,20 @@ def test_a_session_of_another_workspace_does_not_count(user: User, workspace: Wo
     pair.session.__class__.objects.filter(pk=pair.session.pk).update(workspace=workspace)
     with pytest.raises(TokenInvalid):
         resolve_access_token(pair.access)
+
+
+def test_a_token_checked_once_still_expires(user: User, workspace: Workspace) -> None:
+    import datetime
+    import time
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    session = session_start(user=user, workspace=workspace).session
+    token = AccessToken()
+    token.set_exp(lifetime=datetime.timedelta(seconds=1))
+    token["sub"], token["sid"], token["ws"] = str(user.pk), str(session.pk), str(workspace.pk)
+    raw = str(token)
+    assert resolve_access_token(raw)[0].pk == user.pk
+    time.sleep(1.1)
+    with pytest.raises(TokenInvalid):
+        resolve_access_token(raw)
