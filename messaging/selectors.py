@@ -83,36 +83,45 @@ class _CompiledForIds:
     """A query over a list of ids, compiled to SQL once per (database vendor, number of ids) and
     afterwards only executed (so at most one statement per page size). On the hot paths (message
     create, event payloads, the list page) building and compiling these joined ``.values()``
-    queries cost several times more than running them; the ids are their only parameters, so the
-    SQL itself never changes."""
+    queries cost several times more than running them; the ids (and, when ``scoped``, a leading
+    workspace id) are their only parameters, so the SQL itself never changes."""
 
-    def __init__(self, build: Callable[[list[uuid.UUID]], QuerySet]) -> None:
+    def __init__(self, build: Callable[..., QuerySet], *, scoped: bool = False) -> None:
         self._build = build
-        self._compiled: dict[tuple[str, int], tuple[str, list[Any]]] = {}
+        self._scoped = scoped
+        self._compiled: dict[tuple[str, int], tuple[str, list[tuple[int, Any, list[Callable]]]]] = {}
 
-    def _compile(self, count: int) -> tuple[str, list[Any]]:
+    def _compile(self, count: int) -> tuple[str, list[tuple[int, Any, list[Callable]]]]:
         placeholders = [uuid.UUID(int=n + 1) for n in range(count)]
-        compiler = self._build(placeholders).query.get_compiler(connection=connection)
+        scope = [uuid.UUID(int=0)] if self._scoped else []
+        compiler = self._build(*scope, placeholders).query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
-        if list(params) != [_UUID.get_db_prep_value(pk, connection) for pk in placeholders]:
+        if list(params) != [_UUID.get_db_prep_value(pk, connection) for pk in [*scope, *placeholders]]:
             raise ImproperlyConfigured("A compiled query may take no parameters besides its ids.")
-        return sql, [column for column, _sql, _alias in compiler.select]
+        # The ORM's own conversions of each column (SQLite hands back text for UUIDs and times);
+        # each converter is given the connection it runs on, so they can be shared.
+        converters = []
+        for position, (column, _sql, _alias) in enumerate(compiler.select):
+            functions = [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
+            if functions:
+                converters.append((position, column, functions))
+        return sql, converters
 
-    def rows(self, ids: Sequence[uuid.UUID]) -> list[list[Any]]:
+    def rows(self, ids: Sequence[uuid.UUID], workspace_id: uuid.UUID | None = None) -> list[list[Any]]:
+        if self._scoped != (workspace_id is not None):
+            raise TypeError("A scoped query takes a workspace id, an unscoped one none.")
         key = (connection.vendor, len(ids))
         if key not in self._compiled:
             self._compiled[key] = self._compile(len(ids))
-        sql, columns = self._compiled[key]
+        sql, converters = self._compiled[key]
+        scope = [] if workspace_id is None else [workspace_id]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [_UUID.get_db_prep_value(pk, connection) for pk in ids])
+            cursor.execute(sql, [_UUID.get_db_prep_value(pk, connection) for pk in [*scope, *ids]])
             rows = [list(row) for row in cursor.fetchall()]
-        # The ORM's own conversions of each column (SQLite hands back text for UUIDs and times).
-        for position, column in enumerate(columns):
-            converters = [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
-            if converters:
-                for row in rows:
-                    for convert in converters:
-                        row[position] = convert(row[position], column, connection)
+        for position, column, functions in converters:
+            for row in rows:
+                for convert in functions:
+                    row[position] = convert(row[position], column, connection)
         return rows
 
 
@@ -120,9 +129,16 @@ _UUID = UUIDField()
 _CONVERSATIONS = _CompiledForIds(lambda ids: Conversation.objects.filter(pk__in=ids).values(*CONVERSATION_COLUMNS))
 # The row a new message updates, read under the lock that orders concurrent writers (PostgreSQL
 # locks only the conversation, not the rows it is joined with; SQLite's IMMEDIATE transactions
-# already hold the database's write lock).
+# already hold the database's write lock). Scoped to the workspace: it is also the message
+# create's tenancy check, so another workspace's conversation is neither read nor locked.
 _CONVERSATIONS_FOR_UPDATE = _CompiledForIds(
-    lambda ids: Conversation.objects.filter(pk__in=ids).select_for_update(of=("self",)).values(*CONVERSATION_COLUMNS)
+    lambda workspace_id, ids: (
+        Conversation.objects.filter(workspace_id=workspace_id)
+        .filter(pk__in=ids)
+        .select_for_update(of=("self",))
+        .values(*CONVERSATION_COLUMNS)
+    ),
+    scoped=True,
 )
 _LABELS = _CompiledForIds(
     lambda ids: (
@@ -133,16 +149,23 @@ _LABELS = _CompiledForIds(
 )
 
 
-def conversation_rows(*, ids: Sequence[uuid.UUID], for_update: bool = False) -> list[dict[str, Any]]:
+def conversation_rows(
+    *, ids: Sequence[uuid.UUID], locked_in_workspace: uuid.UUID | None = None
+) -> list[dict[str, Any]]:
     """The API columns of these conversations (already workspace-scoped ids), in ``ids`` order,
-    each with its ``labels``: two queries whatever the count. ``for_update`` locks the
-    conversations until the end of the transaction."""
+    each with its ``labels``: two queries whatever the count. ``locked_in_workspace`` keeps only
+    that workspace's conversations and locks them until the end of the transaction."""
     ids = list(dict.fromkeys(ids))
     if not ids:
         return []
-    query = _CONVERSATIONS_FOR_UPDATE if for_update else _CONVERSATIONS
-    found = (dict(zip(CONVERSATION_COLUMNS, values, strict=True)) for values in query.rows(ids))
+    if locked_in_workspace is None:
+        values_rows = _CONVERSATIONS.rows(ids)
+    else:
+        values_rows = _CONVERSATIONS_FOR_UPDATE.rows(ids, locked_in_workspace)
+    found = (dict(zip(CONVERSATION_COLUMNS, values, strict=True)) for values in values_rows)
     rows = {row["id"]: row for row in found}
+    if not rows:
+        return []
     labels: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
     for conversation_id, label_id, name, color in _LABELS.rows(ids):
         labels[conversation_id].append({"id": str(label_id), "name": name, "color": color})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -15,7 +15,7 @@ from contacts.models import Contact
 from contacts.services import contact_get_or_create_by_phone
 from messaging.models import Conversation, Message
 from messaging.selectors import LAST_MESSAGE_FIELDS, conversation_rows
-from whatshybrid.api.errors import ApplicationError, Conflict
+from whatshybrid.api.errors import ApplicationError, Conflict, NotFoundError
 from whatshybrid.realtime.publisher import publish, publish_many
 
 ACTIVE = Q(status__in=[Conversation.Status.OPEN, Conversation.Status.PENDING, Conversation.Status.SNOOZED])
@@ -181,21 +181,42 @@ def _existing_message(conversation: Conversation, client_message_id: str | None,
         keys |= Q(client_message_id=client_message_id)
     if external_id:
         keys |= Q(external_id=external_id)
-    return Message.objects.filter(keys, conversation=conversation).order_by("sent_at", "id").first()
+    return Message.objects.filter(keys, conversation_id=conversation.pk).order_by("sent_at", "id").first()
 
 
-def _insert_once(message: Message) -> Message | None:
-    """Inserts ``message``; None when a concurrent retry already stored it under the same ids."""
-    if message.client_message_id is None and message.external_id is None:
-        message.save(force_insert=True)  # nothing it could collide with: no savepoint needed
-        return message
-    try:
-        # The savepoint keeps the outer transaction usable when the unique constraint says no.
-        with transaction.atomic():
-            message.save(force_insert=True)
-    except IntegrityError:
-        return None
-    return message
+# Every stored column of a message, in the order of ``_insert_sql``'s placeholders.
+_MESSAGE_FIELDS = [field for field in Message._meta.local_concrete_fields if not field.generated]
+_INSERT_SQL: dict[str, str] = {}
+
+
+def _insert_sql() -> str:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for one message, built once per database vendor. Both
+    PostgreSQL and SQLite accept this form, and it skips only rows that break a unique constraint
+    (SQLite's ``INSERT OR IGNORE``, which Django's ``ignore_conflicts`` emits, would also swallow
+    NOT NULL and CHECK failures)."""
+    if connection.vendor not in _INSERT_SQL:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(field.column) for field in _MESSAGE_FIELDS)
+        placeholders = ", ".join(["%s"] * len(_MESSAGE_FIELDS))
+        _INSERT_SQL[connection.vendor] = (
+            f"INSERT INTO {quote(Message._meta.db_table)} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"
+        )
+    return _INSERT_SQL[connection.vendor]
+
+
+def _insert_once(message: Message) -> bool:
+    """Inserts ``message``; False when a retry of the same send (same client/external id in the
+    conversation) is already stored. The conflict is answered inside the INSERT, so no savepoint
+    is needed to keep the transaction usable, and a concurrent duplicate waits for the first
+    writer's commit before it is skipped."""
+    params = [field.get_db_prep_save(field.pre_save(message, True), connection) for field in _MESSAGE_FIELDS]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(), params)
+        inserted = cursor.rowcount == 1
+    if inserted:
+        message._state.adding = False
+        message._state.db = connection.alias
+    return inserted
 
 
 def _activity_changes(row: dict[str, Any], message: Message) -> dict[str, Any]:
@@ -222,15 +243,38 @@ def _activity_changes(row: dict[str, Any], message: Message) -> dict[str, Any]:
     return changes
 
 
-def _record_activity(conversation: Conversation, message: Message) -> dict[str, Any]:
-    """Applies a new message to its conversation in one UPDATE; returns the conversation's API
-    object as it now is, for the event, without reading the row a second time."""
+def _update_columns(conversation: Conversation, changes: dict[str, Any]) -> None:
+    """``UPDATE ... SET`` of these attributes of one conversation, written directly: building and
+    compiling ``QuerySet.update()`` cost more than the statement on this path, and its few column
+    sets need no more than each field's own value preparation."""
+    quote = connection.ops.quote_name
+    fields = [Conversation._meta.get_field(name) for name in changes]
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, changes.values(), strict=True)]
+    params.append(Conversation._meta.pk.get_db_prep_value(conversation.pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(Conversation._meta.db_table)} SET {assignments} WHERE {quote(Conversation._meta.pk.column)} = %s",
+            params,
+        )
+
+
+def _locked_row(conversation: Conversation) -> dict[str, Any]:
+    """The conversation's row, locked until commit, from its own workspace only: this read is
+    also the tenancy check of a message create, so the view need not load the conversation first."""
+    rows = conversation_rows(ids=[conversation.pk], locked_in_workspace=conversation.workspace_id)
+    if not rows:
+        raise NotFoundError("Conversation not found.")
+    return rows[0]
+
+
+def _record_activity(conversation: Conversation, row: dict[str, Any], message: Message) -> dict[str, Any]:
+    """Applies a new message to its conversation (``row``, as locked) in one UPDATE; returns the
+    conversation's API object as it now is, for the event, without reading the row a second time."""
     from messaging.api.serializers import conversation_representation
 
-    # The lock orders concurrent messages to one conversation: each reads its predecessor's counts.
-    row = conversation_rows(ids=[conversation.pk], for_update=True)[0]
     changes = _activity_changes(row, message)
-    Conversation.objects.filter(pk=conversation.pk).update(**changes)
+    _update_columns(conversation, changes)
     row |= changes
     if "last_message_id" in changes:
         row |= {f"last_message__{field}": getattr(message, field) for field in LAST_MESSAGE_FIELDS}
@@ -252,9 +296,13 @@ def message_create(
 ) -> tuple[Message, bool]:
     """Adds a message, or returns the one already stored under the same client/external id.
 
-    Returns (message, created). Retries of a send, however concurrent, resolve to the first row:
-    the per-conversation unique constraints decide, and the loser reads the winner's row.
+    ``conversation`` needs only its id and workspace id (an unsaved handle will do): a conversation
+    that is not in that workspace is a NotFoundError. Returns (message, created). Retries of a send,
+    however concurrent, resolve to the first row: the per-conversation unique constraints decide,
+    and the loser reads the winner's row.
     """
+    # The lock orders concurrent messages to one conversation: each reads its predecessor's counts.
+    row = _locked_row(conversation)
     # No read-before-insert: the unique constraints answer for retries, so a new message (the
     # common case) costs no extra query and a concurrent duplicate cannot slip between the two.
     is_outgoing = direction == Message.Direction.OUTGOING
@@ -273,16 +321,17 @@ def message_create(
     )
     if not is_outgoing:
         message.delivered_at = message.sent_at
-    if _insert_once(message) is None:
+    if not _insert_once(message):
         existing = _existing_message(conversation, client_message_id, external_id)
         if existing is None:
             raise Conflict("The message collided with another one; retry.", code="MESSAGE_CONFLICT")
         return existing, False
-    message_payload = _message_payload(message)  # built before the conversation lock is taken
-    conversation_payload = _record_activity(conversation, message)
     publish_many(
         conversation.workspace_id,
-        [("message:created", message_payload), ("conversation:updated", conversation_payload)],
+        [
+            ("message:created", _message_payload(message)),
+            ("conversation:updated", _record_activity(conversation, row, message)),
+        ],
     )
     return message, True
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -182,12 +183,16 @@ class ConversationViewSet(WorkspaceViewSet):
     def messages(self, request: Request, pk: str | None = None) -> Response:
         """GET: a page of messages. POST: adds one; a retry with the same ``client_message_id`` or
         ``external_id`` returns the first message with 200 instead of 201."""
-        conversation = self.get_object()
         if request.method == "GET":
-            return Response(self._message_page(conversation))
+            return Response(self._message_page(self.get_object()))
         serializer = MessageCreateInputSerializer(data=request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            self.get_object()  # another workspace's conversation stays a 404, whatever the body
+            serializer.is_valid(raise_exception=True)
         sender = request.user if serializer.validated_data["direction"] == Message.Direction.OUTGOING else None
+        # The service's locked, workspace-scoped read of the conversation is the lookup (a 404 when
+        # absent), so a send costs no separate SELECT of the conversation.
+        conversation = Conversation(pk=uuid.UUID(pk), workspace_id=request.workspace.pk)
         message, created = services.message_create(
             conversation=conversation, sender=sender, **serializer.validated_data
         )

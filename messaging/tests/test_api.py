@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -48,6 +49,9 @@ def test_other_workspace_messages_are_404(api_client, other_workspace):
     message = message_factory(conversation=theirs)
     assert_json_error(api_client.get(messages_url(theirs)), 404)
     assert_json_error(api_client.post(messages_url(theirs), {"content": "x"}), 404)
+    # An invalid body does not turn the 404 into a 400: the lookup still answers first.
+    assert_json_error(api_client.post(messages_url(theirs), {"content": 5}), 404)
+    assert_json_error(api_client.post(f"/api/v1/conversations/{uuid.uuid4()}/messages", {"content": "x"}), 404)
     assert_json_error(api_client.put(f"{messages_url(theirs)}/{message.pk}", {"status": "read"}), 404)
     assert_json_error(api_client.post(f"{detail(theirs)}/read"), 404)
     assert Message.objects.filter(conversation=theirs).count() == 1
