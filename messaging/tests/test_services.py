@@ -6,8 +6,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from crm.models import Label
 from messaging import services
+from messaging.api.serializers import conversation_payloads
 from messaging.tests.factories import conversation_factory
+from whatshybrid.realtime.models import Event
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +24,27 @@ def test_message_create_is_a_fixed_handful_of_statements(workspace):
         for query in queries.captured_queries
         if not query["sql"].startswith(("SAVEPOINT", "RELEASE"))
     ]
-    # The conversation's locked row and its labels; the message (no savepoint of its own: a retry
-    # is skipped by ON CONFLICT); the conversation's update; the sequence bump; both events in one
-    # insert.
-    assert statements == ["SELECT", "SELECT", "INSERT", "UPDATE", "INSERT", "INSERT"]
+    # The conversation's locked row (no labels, so no labels query); the message (no savepoint of
+    # its own: a retry is skipped by ON CONFLICT); the conversation's update; the sequence bump;
+    # both events in one insert.
+    assert statements == ["SELECT", "INSERT", "UPDATE", "INSERT", "INSERT"]
+
+
+def test_message_create_event_carries_the_labels_of_a_labelled_conversation(workspace):
+    labelled = conversation_factory(workspace=workspace)
+    plain = conversation_factory(workspace=workspace)
+    label = Label.objects.create(workspace=workspace, name="Rotulo-teste")
+    labelled.labels.add(label)
+    for conversation in (labelled, plain):
+        services.message_create(conversation=conversation, content="Oi")
+    updates = {
+        event.payload["id"]: event.payload["labels"]
+        for event in Event.objects.filter(workspace=workspace, name="conversation:updated")
+    }
+    assert updates == {
+        str(labelled.pk): [{"id": str(label.pk), "name": "Rotulo-teste", "color": label.color}],
+        str(plain.pk): [],
+    }
+    # A page mixing both reads the labels of the labelled one only, and in order.
+    payloads = conversation_payloads([plain.pk, labelled.pk])
+    assert [payload["labels"] for payload in payloads] == [[], updates[str(labelled.pk)]]
