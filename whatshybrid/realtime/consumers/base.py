@@ -163,6 +163,10 @@ class WorkspaceStreamConsumer(AsyncWebsocketConsumer):
         await self.send_event(message)
         self.last_seq = seq
 
+    async def events_dispatch(self, message: dict[str, Any]) -> None:
+        for event in message["events"]:
+            await self.event_dispatch(event)
+
     async def send_event(self, message: dict[str, Any]) -> None:
         raise NotImplementedError
 

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from accounts.models import AuthSession
 from accounts.services import session_logout
-from whatshybrid.realtime.frames import dispatch_message, workspace_group
+from whatshybrid.realtime.frames import batch_dispatch_message, dispatch_message, workspace_group
 from whatshybrid.realtime.models import Event, EventSequence
 from whatshybrid.realtime.tests.conftest import (
     assert_silent,
@@ -154,5 +154,27 @@ async def test_out_of_order_frames_are_reordered_from_the_log(user, workspace, t
     await layer.group_send(workspace_group(workspace.pk), dispatch_message(second))
     assert [(await receive_until_event(communicator))["seq"] for _ in range(2)] == [1, 2]
     await layer.group_send(workspace_group(workspace.pk), dispatch_message(first))  # a late duplicate
+    await assert_silent(communicator)
+    await communicator.disconnect()
+
+
+async def test_a_batch_group_message_arrives_as_its_events_in_order(user, workspace, token_for, settings):
+    """``publish_many`` on Redis sends one ``events.dispatch`` group message per batch."""
+    settings.REALTIME_RELAY_INTERVAL_MS = 10_000  # keep the embedded relay out of the way
+    communicator, _ = await open_stream(await token_for(user, workspace))
+
+    def commit_three_events_without_fan_out() -> list[Event]:
+        with transaction.atomic():
+            EventSequence.objects.bulk_create([EventSequence(workspace=workspace, last_seq=3)])
+            return Event.objects.bulk_create(
+                [Event(workspace=workspace, seq=seq, name=f"batch:{seq}", payload={"seq": seq}) for seq in (1, 2, 3)]
+            )
+
+    events = await database_sync_to_async(commit_three_events_without_fan_out)()
+    layer = get_channel_layer()
+    await layer.group_send(workspace_group(workspace.pk), batch_dispatch_message(events[1:]))
+    frames = [await receive_until_event(communicator) for _ in range(3)]
+    assert [(frame["seq"], frame["event"]) for frame in frames] == [(1, "batch:1"), (2, "batch:2"), (3, "batch:3")]
+    await layer.group_send(workspace_group(workspace.pk), batch_dispatch_message(events))  # already seen
     await assert_silent(communicator)
     await communicator.disconnect()

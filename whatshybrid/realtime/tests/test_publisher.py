@@ -104,11 +104,15 @@ async def test_publish_many_fans_out_in_order_after_commit(workspace):
             publish_many(workspace, [("a:one", {"n": 1}), ("a:two", {"n": 2})])
 
     await database_sync_to_async(write)()
-    frames = [await asyncio.wait_for(layer.receive(channel), timeout=3) for _ in range(2)]
-    assert [(frame["event"], frame["seq"], frame["data"]) for frame in frames] == [
+    batch = await asyncio.wait_for(layer.receive(channel), timeout=3)
+    assert batch["type"] == "events.dispatch"  # one group send for the whole batch
+    assert [(frame["event"], frame["seq"], frame["data"]) for frame in batch["events"]] == [
         ("a:one", 1, {"n": 1}),
         ("a:two", 2, {"n": 2}),
     ]
+    await database_sync_to_async(lambda: publish(workspace, "a:three", {"n": 3}))()
+    single = await asyncio.wait_for(layer.receive(channel), timeout=3)
+    assert (single["type"], single["event"], single["seq"]) == ("event.dispatch", "a:three", 3)
 
 
 @pytest.mark.django_db
@@ -134,3 +138,13 @@ def test_prune_command_reports_the_count(workspace, settings, capsys):
     call_command("prune_events")
     assert "Deleted 1 events." in capsys.readouterr().out
     assert not Event.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_large_batch_is_stored_whole_and_in_order(workspace):
+    names = [(f"bulk:{n}", {"n": n, "text": "ação"}) for n in range(1234)]
+    events = publish_many(workspace, names)
+    stored = list(Event.objects.filter(workspace=workspace).order_by("seq").values_list("pk", "seq", "name", "payload"))
+    assert stored == [(event.pk, event.seq, event.name, event.payload) for event in events]
+    assert [seq for _, seq, _, _ in stored] == list(range(1, 1235))
+    assert stored[7][3] == {"n": 7, "text": "ação"}
