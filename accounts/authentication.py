@@ -14,7 +14,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
 
 from django.db import connection
 from rest_framework import exceptions
@@ -24,6 +23,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import AuthSession, Membership, User, Workspace
+from whatshybrid.api.expressions import column_converters, convert_rows
 
 
 @dataclass(frozen=True)
@@ -44,20 +44,13 @@ class _MembershipLookup:
     def __init__(self) -> None:
         quote = connection.ops.quote_name
         tables = [(Membership, "m"), (User, "u"), (Workspace, "w")]
-        columns: list[str] = []
-        self.columns_per_model: list[tuple[type, list[str], list[list[tuple[Any, Any]]]]] = []
-        for model, alias in tables:
-            fields = model._meta.concrete_fields
-            columns += [f"{alias}.{quote(field.column)}" for field in fields]
-            converters = []
-            for field in fields:
-                col = field.get_col(alias)
-                functions = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-                converters.append([(convert, col) for convert in functions])
-            self.columns_per_model.append((model, [field.attname for field in fields], converters))
+        columns = [field.get_col(alias) for model, alias in tables for field in model._meta.concrete_fields]
+        self.converters = column_converters(columns)
+        self.models = [(model, [field.attname for field in model._meta.concrete_fields]) for model, _ in tables]
         session = AuthSession._meta
         self.sql = (
-            f"SELECT {', '.join(columns)} FROM {quote(Membership._meta.db_table)} m"
+            f"SELECT {', '.join(f'{column.alias}.{quote(column.target.column)}' for column in columns)}"
+            f" FROM {quote(Membership._meta.db_table)} m"
             f" JOIN {quote(User._meta.db_table)} u ON u.{quote('id')} = m.{quote('user_id')}"
             f" JOIN {quote(Workspace._meta.db_table)} w ON w.{quote('id')} = m.{quote('workspace_id')}"
             f" WHERE m.{quote('user_id')} = %s AND m.{quote('workspace_id')} = %s AND u.{quote('is_active')} = %s"
@@ -74,14 +67,12 @@ class _MembershipLookup:
             row = cursor.fetchone()
         if row is None:
             return None
+        values = [list(row)]
+        convert_rows(values, self.converters)
         instances, offset = [], 0
-        for model, attnames, converters in self.columns_per_model:
-            values = list(row[offset : offset + len(attnames)])
+        for model, attnames in self.models:
+            instances.append(model.from_db(connection.alias, attnames, values[0][offset : offset + len(attnames)]))
             offset += len(attnames)
-            for index, field_converters in enumerate(converters):
-                for convert, col in field_converters:
-                    values[index] = convert(values[index], col, connection)
-            instances.append(model.from_db(connection.alias, attnames, values))
         membership, user, workspace = instances
         membership.user, membership.workspace = user, workspace
         return membership

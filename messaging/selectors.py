@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 from accounts.models import User, Workspace
 from messaging.models import Conversation, Message
 from whatshybrid.api.errors import ApplicationError
+from whatshybrid.api.expressions import ColumnConverters, column_converters, convert_rows
 
 # ``closed`` is the original backend's word for resolved.
 STATUS_ALIASES = {"closed": Conversation.Status.RESOLVED, "active": None}
@@ -90,23 +91,16 @@ class _CompiledForIds:
     def __init__(self, build: Callable[..., QuerySet], *, scoped: bool = False) -> None:
         self._build = build
         self._scoped = scoped
-        self._compiled: dict[tuple[str, int], tuple[str, list[tuple[int, Any, list[Callable]]]]] = {}
+        self._compiled: dict[tuple[str, int], tuple[str, ColumnConverters]] = {}
 
-    def _compile(self, count: int) -> tuple[str, list[tuple[int, Any, list[Callable]]]]:
+    def _compile(self, count: int) -> tuple[str, ColumnConverters]:
         placeholders = [uuid.UUID(int=n + 1) for n in range(count)]
         scope = [uuid.UUID(int=0)] if self._scoped else []
         compiler = self._build(*scope, placeholders).query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
         if list(params) != [_UUID.get_db_prep_value(pk, connection) for pk in [*scope, *placeholders]]:
             raise ImproperlyConfigured("A compiled query may take no parameters besides its ids.")
-        # The ORM's own conversions of each column (SQLite hands back text for UUIDs and times);
-        # each converter is given the connection it runs on, so they can be shared.
-        converters = []
-        for position, (column, _sql, _alias) in enumerate(compiler.select):
-            functions = [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
-            if functions:
-                converters.append((position, column, functions))
-        return sql, converters
+        return sql, column_converters([column for column, _sql, _alias in compiler.select])
 
     def rows(self, ids: Sequence[uuid.UUID], workspace_id: uuid.UUID | None = None) -> list[list[Any]]:
         if self._scoped != (workspace_id is not None):
@@ -119,10 +113,7 @@ class _CompiledForIds:
         with connection.cursor() as cursor:
             cursor.execute(sql, [_UUID.get_db_prep_value(pk, connection) for pk in [*scope, *ids]])
             rows = [list(row) for row in cursor.fetchall()]
-        for position, column, functions in converters:
-            for row in rows:
-                for convert in functions:
-                    row[position] = convert(row[position], column, connection)
+        convert_rows(rows, converters)
         return rows
 
 

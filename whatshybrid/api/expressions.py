@@ -1,8 +1,10 @@
-"""Query expressions shared by the apps' selectors."""
+"""Query pieces shared by the apps' selectors, including hot-path SQL written once per vendor."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import cache
+from typing import Any
 
 from django.db import connection
 from django.db.models import JSONField, Model
@@ -33,3 +35,26 @@ def json_rows(link: type[Model], *, owner: str, target: str, fields: tuple[str, 
     because building and compiling the same ORM subquery cost more CPU than the page itself.
     """
     return RawSQL(f"({_json_rows_sql(connection.vendor, link, owner, target, fields)})", (), output_field=JSONField())
+
+
+ColumnConverters = list[tuple[int, Any, list[Callable[..., Any]]]]
+
+
+def column_converters(columns: Sequence[Any]) -> ColumnConverters:
+    """The ORM's own conversions of each selected column (``Col`` expressions): the backend's,
+    then the field's. Rows read with a plain cursor need them (SQLite hands back text for UUIDs
+    and times); each converter is given the connection it runs on, so they can be shared."""
+    converters = []
+    for position, column in enumerate(columns):
+        functions = [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
+        if functions:
+            converters.append((position, column, functions))
+    return converters
+
+
+def convert_rows(rows: list[list[Any]], converters: ColumnConverters) -> None:
+    """Applies ``column_converters`` to ``rows`` in place."""
+    for position, column, functions in converters:
+        for row in rows:
+            for convert in functions:
+                row[position] = convert(row[position], column, connection)
