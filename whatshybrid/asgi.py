@@ -4,6 +4,7 @@
 polling-to-websocket upgrade (a websocket naming a polling session's ``sid``).
 """
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -23,3 +24,8 @@ application = ProtocolTypeRouter(
         "websocket": WebsocketOriginValidator(SocketIORouter(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Everything loaded so far (Django, the apps, the URLconf) lives as long as the process: moved out
+# of the collector's generations, it is no longer traversed by every full collection, which
+# otherwise cost about 0.1 ms per request on the message create path.
+gc.freeze()

@@ -178,7 +178,7 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "whatshybrid.realtime.layers.RedisChannelLayer",
             "CONFIG": {
                 # redis-py 8 reads with a 5 s socket timeout, the same as channels-redis' blocking
                 # BZPOPMIN: idle sockets' receive loops would time out and drop connections.

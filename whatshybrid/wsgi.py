@@ -1,6 +1,8 @@
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whatshybrid.settings")
 application = get_wsgi_application()
+gc.freeze()  # as in asgi.py: startup objects stay out of every full collection

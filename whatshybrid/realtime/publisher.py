@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import BaseChannelLayer, get_channel_layer
+from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -30,53 +30,98 @@ __all__ = ["event_message", "publish", "publish_many", "workspace_group"]
 logger = logging.getLogger(__name__)
 
 
-def _reserve_numbers(workspace_id: Any, count: int) -> int:
-    """Adds ``count`` to the workspace's counter (creating it at ``count``); returns the new last
-    number. One statement: the upsert takes the row lock and reads the value it wrote."""
+def _upsert_counter_sql() -> str:
+    """Adds the second parameter to the workspace's counter (creating it at that value) and
+    returns the new last number. The upsert takes the row lock and reads the value it wrote."""
     quote = connection.ops.quote_name
     table = quote(EventSequence._meta.db_table)
     key = quote(EventSequence._meta.pk.column)
     last = quote(EventSequence._meta.get_field("last_seq").column)
-    sql = (
+    return (
         f"INSERT INTO {table} ({key}, {last}) VALUES (%s, %s) "
         f"ON CONFLICT ({key}) DO UPDATE SET {last} = {table}.{last} + EXCLUDED.{last} RETURNING {last}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [EventSequence._meta.pk.get_db_prep_value(workspace_id, connection), count])
-        return cursor.fetchone()[0]
 
 
-_INSERTED = ("workspace", "seq", "name", "payload", "created_at")
 # Far below SQLite's 32,766 bound parameters per statement.
 _ROWS_PER_INSERT = 500
 
 
-def _insert(rows: list[Event]) -> None:
-    """One multi-row ``INSERT ... RETURNING``: ``bulk_create`` spent more time building and
-    compiling its query than the database spent on it, twice per message sent."""
+def _event_columns() -> tuple[str, str]:
     quote = connection.ops.quote_name
     meta = Event._meta
-    fields = [meta.get_field(name) for name in _INSERTED]
-    row_marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    ids: dict[int, Any] = {}
+    columns = ", ".join(
+        quote(meta.get_field(name).column) for name in ("workspace", "seq", "name", "payload", "created_at")
+    )
+    returning = f"{quote(meta.pk.column)}, {quote(meta.get_field('seq').column)}"
+    return columns, returning
+
+
+def _append(workspace_id: Any, events: Sequence[tuple[str, dict[str, Any]]], now: Any) -> list[Event]:
+    """Reserves ``len(events)`` numbers and inserts the rows; returns them saved. Hand-written:
+    ``bulk_create`` spent more time building and compiling its query than the database spent on
+    it, on every write that publishes."""
+    meta = Event._meta
+    workspace_param = meta.get_field("workspace").get_db_prep_save(workspace_id, connection)
+    now_param = meta.get_field("created_at").get_db_prep_save(now, connection)
+    payload_field = meta.get_field("payload")
+    named = [(name, payload_field.get_db_prep_save(payload, connection)) for name, payload in events]
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), _ROWS_PER_INSERT):
-            chunk = rows[start : start + _ROWS_PER_INSERT]
-            cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)})"
-                f" VALUES {', '.join([row_marks] * len(chunk))}"
-                f" RETURNING {quote(meta.pk.column)}, {quote(meta.get_field('seq').column)}",
-                [field.get_db_prep_save(getattr(row, field.attname), connection) for row in chunk for field in fields],
-            )
-            ids.update((seq, pk) for pk, seq in cursor.fetchall())
-    for row in rows:
-        row.pk = ids[row.seq]
+        if connection.vendor == "postgresql" and len(events) <= _ROWS_PER_INSERT:
+            first, ids = _insert_with_counter(cursor, workspace_param, now_param, named)
+        else:
+            first, ids = _insert_after_counter(cursor, workspace_param, now_param, named)
+    rows = []
+    for offset, (name, payload) in enumerate(events):
+        row = Event(
+            id=ids[first + offset],
+            workspace_id=workspace_id,
+            seq=first + offset,
+            name=name,
+            payload=payload,
+            created_at=now,
+        )
         row._state.adding, row._state.db = False, connection.alias
+        rows.append(row)
+    return rows
 
 
-async def _send(layer: BaseChannelLayer, events: Sequence[Event]) -> None:
-    message = dispatch_message(events[0]) if len(events) == 1 else batch_dispatch_message(events)
-    await layer.group_send(workspace_group(events[0].workspace_id), message)
+def _insert_with_counter(cursor: Any, workspace: Any, now: Any, named: list[tuple[str, Any]]) -> tuple[int, dict]:
+    """PostgreSQL: one statement, the counter bump feeding the insert (a data-modifying CTE).
+    Returns the first number and the ids by number."""
+    columns, returning = _event_columns()
+    cursor.execute(
+        f"WITH reserved AS ({_upsert_counter_sql()}) "
+        f"INSERT INTO {connection.ops.quote_name(Event._meta.db_table)} ({columns}) "
+        f"SELECT %s, reserved.last_seq - %s + batch.position, batch.name, batch.payload, %s FROM reserved, "
+        f"(VALUES {', '.join(['(%s, %s, %s)'] * len(named))}) AS batch(position, name, payload) RETURNING {returning}",
+        [workspace, len(named), workspace, len(named), now]
+        + [value for position, (name, payload) in enumerate(named, start=1) for value in (position, name, payload)],
+    )
+    ids = {seq: pk for pk, seq in cursor.fetchall()}
+    return min(ids), ids
+
+
+def _insert_after_counter(cursor: Any, workspace: Any, now: Any, named: list[tuple[str, Any]]) -> tuple[int, dict]:
+    """The counter bump, then multi-row inserts (SQLite has no data-modifying CTEs)."""
+    cursor.execute(_upsert_counter_sql(), [workspace, len(named)])
+    first = cursor.fetchone()[0] - len(named) + 1
+    columns, returning = _event_columns()
+    table = connection.ops.quote_name(Event._meta.db_table)
+    row_marks = "(" + ", ".join(["%s"] * 5) + ")"
+    ids: dict[int, Any] = {}
+    for start in range(0, len(named), _ROWS_PER_INSERT):
+        chunk = named[start : start + _ROWS_PER_INSERT]
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_marks] * len(chunk))} RETURNING {returning}",
+            [
+                value
+                for seq, (name, payload) in enumerate(chunk, start=first + start)
+                for value in (workspace, seq, name, payload, now)
+            ],
+        )
+        ids.update((seq, pk) for pk, seq in cursor.fetchall())
+    return first, ids
 
 
 def _fan_out(events: Sequence[Event]) -> None:
@@ -88,15 +133,20 @@ def _fan_out(events: Sequence[Event]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    group = workspace_group(events[0].workspace_id)
+    message = dispatch_message(events[0]) if len(events) == 1 else batch_dispatch_message(events)
+    send_blocking = getattr(layer, "group_send_blocking", None)
     try:
-        async_to_sync(_send)(layer, events)
+        if send_blocking is None or not send_blocking(group, message):
+            async_to_sync(layer.group_send)(group, message)
     except Exception:  # the write is committed; sockets catch up from the log on resume
         logger.exception("Fan-out of events #%s-#%s failed", events[0].seq, events[-1].seq)
 
 
 def publish_many(workspace: Any, events: Sequence[tuple[str, dict[str, Any]]]) -> list[Event]:
     """Appends ``(name, payload)`` events to the workspace's log in the caller's transaction, with
-    consecutive numbers in the given order: one counter bump and one bulk insert."""
+    consecutive numbers in the given order: one counter bump and one bulk insert, sent as a single
+    statement on PostgreSQL."""
     if not events:
         return []
     workspace_id = getattr(workspace, "pk", workspace)
@@ -104,13 +154,7 @@ def publish_many(workspace: Any, events: Sequence[tuple[str, dict[str, Any]]]) -
     # transaction anyway. The block only opens a transaction when the caller has none, so the
     # lock taken by the counter bump lasts until the rows are in.
     with transaction.atomic(savepoint=False):
-        first = _reserve_numbers(workspace_id, len(events)) - len(events) + 1
-        now = timezone.now()
-        rows = [
-            Event(workspace_id=workspace_id, seq=first + offset, name=name, payload=payload, created_at=now)
-            for offset, (name, payload) in enumerate(events)
-        ]
-        _insert(rows)
+        rows = _append(workspace_id, events, timezone.now())
     transaction.on_commit(lambda: _fan_out(rows))
     return rows
 

@@ -81,11 +81,13 @@ def test_fan_out_waits_for_commit(workspace, django_capture_on_commit_callbacks)
 
 
 @pytest.mark.django_db
-def test_publish_many_is_one_counter_bump_and_one_insert(workspace):
+def test_publish_many_is_one_statement_on_postgresql_and_two_elsewhere(workspace):
     publish(workspace, "first:one", {})
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         events = publish_many(workspace, [("a:one", {"n": 1}), ("a:two", {"n": 2}), ("a:three", {"n": 3})])
-    assert len(queries) == 2  # no savepoint of its own inside the caller's transaction
+    # No savepoint of its own inside the caller's transaction; PostgreSQL bumps the counter and
+    # inserts in one statement.
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
     assert [(event.seq, event.name) for event in events] == [(2, "a:one"), (3, "a:two"), (4, "a:three")]
     stored = Event.objects.filter(workspace=workspace).order_by("seq").values_list("seq", "name", "payload")
     assert list(stored)[1:] == [(2, "a:one", {"n": 1}), (3, "a:two", {"n": 2}), (4, "a:three", {"n": 3})]
