@@ -4,6 +4,7 @@ transaction, with the same payload the REST API returns."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -186,22 +187,18 @@ def _existing_message(conversation: Conversation, client_message_id: str | None,
 
 # Every stored column of a message, in the order of ``_insert_sql``'s placeholders.
 _MESSAGE_FIELDS = [field for field in Message._meta.local_concrete_fields if not field.generated]
-_INSERT_SQL: dict[str, str] = {}
 
 
-def _insert_sql() -> str:
-    """``INSERT ... ON CONFLICT DO NOTHING`` for one message, built once per database vendor. Both
-    PostgreSQL and SQLite accept this form, and it skips only rows that break a unique constraint
-    (SQLite's ``INSERT OR IGNORE``, which Django's ``ignore_conflicts`` emits, would also swallow
-    NOT NULL and CHECK failures)."""
-    if connection.vendor not in _INSERT_SQL:
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(field.column) for field in _MESSAGE_FIELDS)
-        placeholders = ", ".join(["%s"] * len(_MESSAGE_FIELDS))
-        _INSERT_SQL[connection.vendor] = (
-            f"INSERT INTO {quote(Message._meta.db_table)} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"
-        )
-    return _INSERT_SQL[connection.vendor]
+@cache
+def _insert_sql(vendor: str) -> str:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for one message, built once per database vendor (the
+    key; quoting differs). Both PostgreSQL and SQLite accept this form, and it skips only rows that
+    break a unique constraint (SQLite's ``INSERT OR IGNORE``, which Django's ``ignore_conflicts``
+    emits, would also swallow NOT NULL and CHECK failures)."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in _MESSAGE_FIELDS)
+    placeholders = ", ".join(["%s"] * len(_MESSAGE_FIELDS))
+    return f"INSERT INTO {quote(Message._meta.db_table)} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"
 
 
 def _insert_once(message: Message) -> bool:
@@ -211,7 +208,7 @@ def _insert_once(message: Message) -> bool:
     writer's commit before it is skipped."""
     params = [field.get_db_prep_save(field.pre_save(message, True), connection) for field in _MESSAGE_FIELDS]
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(), params)
+        cursor.execute(_insert_sql(connection.vendor), params)
         inserted = cursor.rowcount == 1
     if inserted:
         message._state.adding = False

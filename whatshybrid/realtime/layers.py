@@ -104,7 +104,8 @@ class RedisChannelLayer(core.RedisChannelLayer):
         """``group_send`` from synchronous code, with the same Redis writes. Returns False when it
         could not run here (the caller falls back to ``async_to_sync(group_send)``)."""
         assert self.require_valid_group_name(group), "Group name not valid"
-        group_client = self._blocking_client(self.consistent_hash(group))
+        group_index = self.consistent_hash(group)
+        group_client = self._blocking_client(group_index)
         if group_client is None:
             return False
         group_key = self._group_key(group)
@@ -117,7 +118,6 @@ class RedisChannelLayer(core.RedisChannelLayer):
             return True
         channel_names = [name.decode("utf8") for name in members]
         by_host, message_for_key, capacity_for_key = self._map_channel_keys_to_connection(channel_names, message)
-        group_index = self.consistent_hash(group)
         pipelines = {}
         for index in {group_index, *by_host}:
             client = self._blocking_client(index)

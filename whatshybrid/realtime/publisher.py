@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -30,7 +31,10 @@ __all__ = ["event_message", "publish", "publish_many", "workspace_group"]
 logger = logging.getLogger(__name__)
 
 
-def _upsert_counter_sql() -> str:
+# SQL texts are cached per vendor (``vendor`` is only the key): quoting differs between backends,
+# and rebuilding them cost a string assembly on every publish.
+@cache
+def _upsert_counter_sql(vendor: str) -> str:
     """Adds the second parameter to the workspace's counter (creating it at that value) and
     returns the new last number. The upsert takes the row lock and reads the value it wrote."""
     quote = connection.ops.quote_name
@@ -47,7 +51,8 @@ def _upsert_counter_sql() -> str:
 _ROWS_PER_INSERT = 500
 
 
-def _event_columns() -> tuple[str, str]:
+@cache
+def _event_columns(vendor: str) -> tuple[str, str]:
     quote = connection.ops.quote_name
     meta = Event._meta
     columns = ", ".join(
@@ -89,9 +94,9 @@ def _append(workspace_id: Any, events: Sequence[tuple[str, dict[str, Any]]], now
 def _insert_with_counter(cursor: Any, workspace: Any, now: Any, named: list[tuple[str, Any]]) -> tuple[int, dict]:
     """PostgreSQL: one statement, the counter bump feeding the insert (a data-modifying CTE).
     Returns the first number and the ids by number."""
-    columns, returning = _event_columns()
+    columns, returning = _event_columns(connection.vendor)
     cursor.execute(
-        f"WITH reserved AS ({_upsert_counter_sql()}) "
+        f"WITH reserved AS ({_upsert_counter_sql(connection.vendor)}) "
         f"INSERT INTO {connection.ops.quote_name(Event._meta.db_table)} ({columns}) "
         f"SELECT %s, reserved.last_seq - %s + batch.position, batch.name, batch.payload, %s FROM reserved, "
         f"(VALUES {', '.join(['(%s, %s, %s)'] * len(named))}) AS batch(position, name, payload) RETURNING {returning}",
@@ -104,9 +109,9 @@ def _insert_with_counter(cursor: Any, workspace: Any, now: Any, named: list[tupl
 
 def _insert_after_counter(cursor: Any, workspace: Any, now: Any, named: list[tuple[str, Any]]) -> tuple[int, dict]:
     """The counter bump, then multi-row inserts (SQLite has no data-modifying CTEs)."""
-    cursor.execute(_upsert_counter_sql(), [workspace, len(named)])
+    cursor.execute(_upsert_counter_sql(connection.vendor), [workspace, len(named)])
     first = cursor.fetchone()[0] - len(named) + 1
-    columns, returning = _event_columns()
+    columns, returning = _event_columns(connection.vendor)
     table = connection.ops.quote_name(Event._meta.db_table)
     row_marks = "(" + ", ".join(["%s"] * 5) + ")"
     ids: dict[int, Any] = {}

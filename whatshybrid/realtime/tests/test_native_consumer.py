@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -137,19 +139,24 @@ async def test_logout_stops_the_socket_within_five_seconds(user, workspace, toke
     assert await communicator.receive_nothing(timeout=0.5)
 
 
+def _commit_without_fan_out(workspace: Any, prefix: str, count: int) -> list[Event]:
+    """Events 1..count committed straight into the log, so the test decides what reaches the layer."""
+    with transaction.atomic():
+        EventSequence.objects.bulk_create([EventSequence(workspace=workspace, last_seq=count)])
+        return Event.objects.bulk_create(
+            [
+                Event(workspace=workspace, seq=seq, name=f"{prefix}:{seq}", payload={"seq": seq})
+                for seq in range(1, count + 1)
+            ]
+        )
+
+
 async def test_out_of_order_frames_are_reordered_from_the_log(user, workspace, token_for, settings):
     """Two publishing processes on Redis may deliver seq 3 before seq 2: the socket still sees 2, 3."""
     settings.REALTIME_RELAY_INTERVAL_MS = 10_000  # keep the embedded relay out of the way
     communicator, _ = await open_stream(await token_for(user, workspace))
 
-    def commit_two_events_without_fan_out() -> list[Event]:
-        with transaction.atomic():
-            EventSequence.objects.bulk_create([EventSequence(workspace=workspace, last_seq=2)])
-            return Event.objects.bulk_create(
-                [Event(workspace=workspace, seq=seq, name=f"late:{seq}", payload={"seq": seq}) for seq in (1, 2)]
-            )
-
-    first, second = await database_sync_to_async(commit_two_events_without_fan_out)()
+    first, second = await database_sync_to_async(_commit_without_fan_out)(workspace, "late", 2)
     layer = get_channel_layer()
     await layer.group_send(workspace_group(workspace.pk), dispatch_message(second))
     assert [(await receive_until_event(communicator))["seq"] for _ in range(2)] == [1, 2]
@@ -163,14 +170,7 @@ async def test_a_batch_group_message_arrives_as_its_events_in_order(user, worksp
     settings.REALTIME_RELAY_INTERVAL_MS = 10_000  # keep the embedded relay out of the way
     communicator, _ = await open_stream(await token_for(user, workspace))
 
-    def commit_three_events_without_fan_out() -> list[Event]:
-        with transaction.atomic():
-            EventSequence.objects.bulk_create([EventSequence(workspace=workspace, last_seq=3)])
-            return Event.objects.bulk_create(
-                [Event(workspace=workspace, seq=seq, name=f"batch:{seq}", payload={"seq": seq}) for seq in (1, 2, 3)]
-            )
-
-    events = await database_sync_to_async(commit_three_events_without_fan_out)()
+    events = await database_sync_to_async(_commit_without_fan_out)(workspace, "batch", 3)
     layer = get_channel_layer()
     await layer.group_send(workspace_group(workspace.pk), batch_dispatch_message(events[1:]))
     frames = [await receive_until_event(communicator) for _ in range(3)]
