@@ -13,8 +13,9 @@ one, else a temporary SQLite file; Redis when ``REDIS_URL`` is set) seeded with 
 - create: ``POST /api/v1/conversations/:id/messages`` vs a view doing ``Message.objects.create``
   from the parsed body. Target >= 0.7x.
 
-Run alone: ``python -m bench messaging`` (``--quick`` for the small seed). Numbers and where the
-create time goes: ``docs/messaging.md``.
+Run alone: ``python -m bench messaging`` (``--quick`` for the small seed). ``BENCH_PAIRS=12``
+also prints the quartiles of 12 paired create/bare ratios (a steadier figure for comparing builds).
+Numbers and where the create time goes: ``docs/messaging.md``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import statistics
 import subprocess
 import sys
 import threading
@@ -296,6 +298,23 @@ def _compare(
     return best_ours, best_baseline
 
 
+def _paired_ratios(
+    ours: Callable[[requests.Session, int], requests.Response],
+    baseline: Callable[[requests.Session, int], requests.Response],
+    *,
+    expected: int,
+    pairs: int,
+) -> list[float]:
+    """Our throughput over the baseline's, per back-to-back pair of 2-second rounds. Their median
+    repeats within about +-0.02 where the best-of-rounds ratio moves by +-0.08: a diagnostic for
+    comparing builds (``BENCH_PAIRS``), not the reported number."""
+    ratios = []
+    for _ in range(pairs):
+        base = _throughput(baseline, expected, 2.0, 100_000)
+        ratios.append(_throughput(ours, expected, 2.0, 100_000) / base)
+    return ratios
+
+
 def run(quick: bool) -> list[Result]:
     total = 20_000 if quick else 1_000_000
     seconds, rounds = (2.0, 2) if quick else (6.0, 3)
@@ -369,6 +388,11 @@ def _measure(base: str, seed: dict[str, str], *, seconds: float, rounds: int, to
     list_ours, list_base = _compare(ours_list, baseline_list, expected=200, seconds=seconds, rounds=rounds)
     page_ours, page_base = _compare(ours_page, baseline_page, expected=200, seconds=seconds, rounds=rounds)
     create_ours, create_base = _compare(ours_create, baseline_create, expected=201, seconds=seconds, rounds=rounds)
+    pairs = int(os.environ.get("BENCH_PAIRS", "0"))
+    if pairs >= 2:
+        ratios = _paired_ratios(ours_create, baseline_create, expected=201, pairs=pairs)
+        quartiles = ", ".join(f"{q:.3f}" for q in statistics.quantiles(ratios, n=4))
+        print(f"messaging: POST create / bare, {pairs} paired rounds: quartiles {quartiles}", file=sys.stderr)
     return [
         higher_is_better("messaging: GET /conversations (page 50)", list_ours, list_base, "req/s", 0.5, note),
         higher_is_better(
