@@ -91,15 +91,22 @@ def _append(workspace_id: Any, events: Sequence[tuple[str, dict[str, Any]]], now
     return rows
 
 
-def _insert_with_counter(cursor: Any, workspace: Any, now: Any, named: list[tuple[str, Any]]) -> tuple[int, dict]:
-    """PostgreSQL: one statement, the counter bump feeding the insert (a data-modifying CTE).
-    Returns the first number and the ids by number."""
-    columns, returning = _event_columns(connection.vendor)
-    cursor.execute(
-        f"WITH reserved AS ({_upsert_counter_sql(connection.vendor)}) "
+@cache
+def _counter_and_insert_sql(vendor: str, count: int) -> str:
+    """PostgreSQL's counter bump feeding the insert of ``count`` rows (a data-modifying CTE)."""
+    columns, returning = _event_columns(vendor)
+    return (
+        f"WITH reserved AS ({_upsert_counter_sql(vendor)}) "
         f"INSERT INTO {connection.ops.quote_name(Event._meta.db_table)} ({columns}) "
         f"SELECT %s, reserved.last_seq - %s + batch.position, batch.name, batch.payload, %s FROM reserved, "
-        f"(VALUES {', '.join(['(%s, %s, %s)'] * len(named))}) AS batch(position, name, payload) RETURNING {returning}",
+        f"(VALUES {', '.join(['(%s, %s, %s)'] * count)}) AS batch(position, name, payload) RETURNING {returning}"
+    )
+
+
+def _insert_with_counter(cursor: Any, workspace: Any, now: Any, named: list[tuple[str, Any]]) -> tuple[int, dict]:
+    """PostgreSQL: one statement. Returns the first number and the ids by number."""
+    cursor.execute(
+        _counter_and_insert_sql(connection.vendor, len(named)),
         [workspace, len(named), workspace, len(named), now]
         + [value for position, (name, payload) in enumerate(named, start=1) for value in (position, name, payload)],
     )
