@@ -10,7 +10,8 @@ group send puts straight into each queue, and the expiry scan runs at most once 
 publisher, which runs in a request's worker thread. ``async_to_sync(group_send)`` there parks the
 thread until the event loop, busy with every other request, gets round to two Redis round trips
 (four when the group has members); the blocking send makes the same writes from the thread itself,
-with a synchronous client, in one round trip (two with members).
+with a synchronous client, in one round trip (two with members). Its per-channel receive lock
+also uncounts a waiter that is cancelled (see ``ChannelLock``).
 """
 
 from __future__ import annotations
@@ -78,9 +79,32 @@ GROUP_SEND_LUA = """
             """
 
 
+class ChannelLock(core.ChannelLock):
+    """channels-redis' per-channel lock, with cancelled waiters uncounted.
+
+    All sockets of a process receive through one channel key, so this lock is contended. The stock
+    ``acquire`` counts a waiter before awaiting and never uncounts it when the wait is cancelled
+    (a socket closing while its receive waits), so the lock is never deleted afterwards. It then
+    stays bound to the event loop it was first awaited on, and any later wait on another loop (a
+    new test's loop, a restarted server loop in the same process) raises ``RuntimeError``.
+    """
+
+    async def acquire(self, channel: str) -> bool:
+        self.wait_counts[channel] += 1
+        try:
+            return await self.locks[channel].acquire()
+        except BaseException:
+            self.wait_counts[channel] -= 1
+            if self.wait_counts[channel] < 1:  # nobody holds or awaits it: drop it like release does
+                del self.locks[channel]
+                del self.wait_counts[channel]
+            raise
+
+
 class RedisChannelLayer(core.RedisChannelLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.receive_clean_locks = ChannelLock()
         self._blocking_clients: dict[int, redis.Redis] = {}
         self._blocking_lock = threading.Lock()
 

@@ -127,6 +127,58 @@ def test_the_group_send_script_is_the_installed_channels_redis_one():
     assert GROUP_SEND_LUA in inspect.getsource(core.RedisChannelLayer.group_send)
 
 
+def test_a_receive_lock_whose_waiter_was_cancelled_works_on_the_next_event_loop():
+    locks = RedisChannelLayer().receive_clean_locks
+
+    async def cancel_a_waiter() -> None:
+        await locks.acquire("specific.p!")
+        waiter = asyncio.ensure_future(locks.acquire("specific.p!"))
+        await asyncio.sleep(0)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        locks.release("specific.p!")
+
+    async def contend() -> str:
+        await locks.acquire("specific.p!")
+        second = asyncio.ensure_future(locks.acquire("specific.p!"))
+        await asyncio.sleep(0)
+        locks.release("specific.p!")
+        await second
+        locks.release("specific.p!")
+        return "served"
+
+    asyncio.run(cancel_a_waiter())
+    assert "specific.p!" not in locks.locks  # forgotten, as after an uncancelled wait
+    assert asyncio.run(contend()) == "served"  # a lock kept from the first loop would raise here
+
+
+@needs_redis
+def test_sockets_closed_mid_receive_leave_the_layer_usable_on_the_next_event_loop(redis_layers):
+    layer, _ = redis_layers
+
+    async def receive_and_close_mid_wait() -> None:
+        channels = [await layer.new_channel() for _ in range(3)]
+        for round_number in range(10):
+            receivers = [asyncio.ensure_future(layer.receive(channel)) for channel in channels]
+            await layer.send(channels[round_number % 3], {"type": "x", "n": round_number})
+            await asyncio.wait(receivers, timeout=2, return_when=asyncio.FIRST_COMPLETED)
+            for receiver in receivers:
+                receiver.cancel()
+            await asyncio.gather(*receivers, return_exceptions=True)
+
+    async def two_sockets_receive() -> list[int]:
+        first, second = await layer.new_channel(), await layer.new_channel()
+        receivers = [asyncio.ensure_future(layer.receive(channel)) for channel in (first, second)]
+        await layer.send(first, {"type": "x", "n": 1})
+        await layer.send(second, {"type": "x", "n": 2})
+        done = await asyncio.wait_for(asyncio.gather(*receivers), timeout=10)
+        return [message["n"] for message in done]
+
+    asyncio.run(receive_and_close_mid_wait())
+    assert asyncio.run(two_sockets_receive()) == [1, 2]
+
+
 def test_a_sentinel_host_falls_back_to_the_async_path():
     layer = RedisChannelLayer(hosts=[{"master_name": "m", "sentinels": [("127.0.0.1", 1)]}])
     assert layer.group_send_blocking("workspace.a", {"type": "event.dispatch"}) is False
