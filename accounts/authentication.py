@@ -23,7 +23,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import AuthSession, Membership, User, Workspace
-from whatshybrid.api.expressions import column_converters, convert_rows
+from whatshybrid.api.expressions import column_converters, convert_rows, prepared_cursor
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class _MembershipLookup:
     def fetch(self, user_id: uuid.UUID, workspace_id: uuid.UUID, session_id: uuid.UUID) -> Membership | None:
         prep = User._meta.pk.get_db_prep_value
         params = [prep(user_id, connection), prep(workspace_id, connection), True, prep(session_id, connection)]
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(self.sql, params)
             row = cursor.fetchone()
         if row is None:

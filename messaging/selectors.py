@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 from accounts.models import User, Workspace
 from messaging.models import Conversation, Message
 from whatshybrid.api.errors import ApplicationError
-from whatshybrid.api.expressions import ColumnConverters, column_converters, convert_rows
+from whatshybrid.api.expressions import ColumnConverters, column_converters, convert_rows, prepared_cursor
 
 # ``closed`` is the original backend's word for resolved.
 STATUS_ALIASES = {"closed": Conversation.Status.RESOLVED, "active": None}
@@ -110,7 +110,7 @@ class _CompiledForIds:
             self._compiled[key] = self._compile(len(ids))
         sql, converters = self._compiled[key]
         scope = [] if workspace_id is None else [workspace_id]
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(sql, [_UUID.get_db_prep_value(pk, connection) for pk in [*scope, *ids]])
             rows = [list(row) for row in cursor.fetchall()]
         convert_rows(rows, converters)

@@ -17,6 +17,7 @@ from contacts.services import contact_get_or_create_by_phone
 from messaging.models import Conversation, Message
 from messaging.selectors import LAST_MESSAGE_FIELDS, conversation_rows
 from whatshybrid.api.errors import ApplicationError, Conflict, NotFoundError
+from whatshybrid.api.expressions import prepared_cursor
 from whatshybrid.realtime.publisher import publish, publish_many
 
 ACTIVE = Q(status__in=[Conversation.Status.OPEN, Conversation.Status.PENDING, Conversation.Status.SNOOZED])
@@ -207,7 +208,7 @@ def _insert_once(message: Message) -> bool:
     is needed to keep the transaction usable, and a concurrent duplicate waits for the first
     writer's commit before it is skipped."""
     params = [field.get_db_prep_save(field.pre_save(message, True), connection) for field in _MESSAGE_FIELDS]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_insert_sql(connection.vendor), params)
         inserted = cursor.rowcount == 1
     if inserted:
@@ -249,7 +250,7 @@ def _update_columns(conversation: Conversation, changes: dict[str, Any]) -> None
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, changes.values(), strict=True)]
     params.append(Conversation._meta.pk.get_db_prep_value(conversation.pk, connection))
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"UPDATE {quote(Conversation._meta.db_table)} SET {assignments} WHERE {quote(Conversation._meta.pk.column)} = %s",
             params,

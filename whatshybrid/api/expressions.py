@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from typing import Any
 
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 from django.db.models import JSONField, Model
 from django.db.models.expressions import RawSQL
 
@@ -58,3 +60,37 @@ def convert_rows(rows: list[list[Any]], converters: ColumnConverters) -> None:
         for row in rows:
             for convert in functions:
                 row[position] = convert(row[position], column, connection)
+
+
+
+@contextlib.contextmanager
+def prepared_cursor() -> Iterator[CursorWrapper]:
+    """A cursor for hot-path SQL whose text is built once and then only executed.
+
+    On PostgreSQL it binds parameters on the server, so psycopg prepares each such text on the
+    connection after a few runs (the ``prepare_threshold`` option): PostgreSQL stops parsing and
+    planning it on every request (planning the locked conversation read cost five times its
+    execution) and Python stops quoting each parameter into the text. Django's own cursors bind on
+    the client and never prepare, which keeps arbitrary ORM texts from filling the connection's
+    statement cache. Elsewhere, or with prepared statements off (``DB_PREPARED_STATEMENTS=0``),
+    it is the ordinary cursor. Either way it is Django's cursor wrapper, so query logging,
+    ``execute_wrapper`` and error translation see these statements like any other.
+    """
+    connection.ensure_connection()
+    raw = connection.connection
+    if connection.vendor != "postgresql" or raw.prepare_threshold is None:
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    # Django creates the cursor (time-zone loader, wrapper, health check) from the connection's
+    # factory; swapping it for this one call is safe because a connection belongs to one thread.
+    client_binding = raw.cursor_factory
+    raw.cursor_factory = ServerBindingCursor
+    try:
+        cursor = connection.cursor()
+    finally:
+        raw.cursor_factory = client_binding
+    with cursor:
+        yield cursor

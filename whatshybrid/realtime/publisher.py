@@ -22,6 +22,7 @@ from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.utils import timezone
 
+from whatshybrid.api.expressions import prepared_cursor
 from whatshybrid.realtime.frames import batch_dispatch_message, dispatch_message, event_message, workspace_group
 from whatshybrid.realtime.hub import embedded_mode, relay
 from whatshybrid.realtime.models import Event, EventSequence
@@ -71,7 +72,7 @@ def _append(workspace_id: Any, events: Sequence[tuple[str, dict[str, Any]]], now
     now_param = meta.get_field("created_at").get_db_prep_save(now, connection)
     payload_field = meta.get_field("payload")
     named = [(name, payload_field.get_db_prep_save(payload, connection)) for name, payload in events]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         if connection.vendor == "postgresql" and len(events) <= _ROWS_PER_INSERT:
             first, ids = _insert_with_counter(cursor, workspace_param, now_param, named)
         else:
