@@ -297,14 +297,20 @@ def test_retried_send_returns_the_first_message(api_client, workspace):
     conversation = conversation_factory(workspace=workspace)
     body = {"content": "Pedido confirmado", "message_type": "text", "client_message_id": "abc-123"}
     first = api_client.post(messages_url(conversation), body)
+    touched = Conversation.objects.values("updated_at", "last_activity_at").get(pk=conversation.pk)
     retry = api_client.post(messages_url(conversation), {**body, "content": "changed on retry"})
     assert first.status_code == 201 and retry.status_code == 200
     assert retry.json()["message"] == first.json()["message"]
+    # A skipped retry writes nothing else either: no conversation update, no event, no number
+    # (a number taken without its event would show as a gap once the next send is numbered).
+    assert Conversation.objects.values("updated_at", "last_activity_at").get(pk=conversation.pk) == touched
     by_external = {"content": "in", "direction": "in", "external_id": "wamid.HBgM"}
     assert api_client.post(messages_url(conversation), by_external).status_code == 201
     assert api_client.post(messages_url(conversation), by_external).status_code == 200
     assert Message.objects.filter(conversation=conversation).count() == 2
     assert Event.objects.filter(workspace=workspace, name="message:created").count() == 2
+    numbers = list(Event.objects.filter(workspace=workspace).values_list("seq", flat=True).order_by("seq"))
+    assert numbers == list(range(1, len(numbers) + 1))
     conversation.refresh_from_db()
     assert conversation.unread_count == 1  # the replayed incoming message is not counted twice
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -27,7 +28,7 @@ from whatshybrid.realtime.frames import batch_dispatch_message, dispatch_message
 from whatshybrid.realtime.hub import embedded_mode, relay
 from whatshybrid.realtime.models import Event, EventSequence
 
-__all__ = ["event_message", "publish", "publish_many", "workspace_group"]
+__all__ = ["Precondition", "event_message", "publish", "publish_many", "workspace_group"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,17 +36,35 @@ logger = logging.getLogger(__name__)
 # SQL texts are cached per vendor (``vendor`` is only the key): quoting differs between backends,
 # and rebuilding them cost a string assembly on every publish.
 @cache
-def _upsert_counter_sql(vendor: str) -> str:
+def _upsert_counter_sql(vendor: str, guard: str | None = None) -> str:
     """Adds the second parameter to the workspace's counter (creating it at that value) and
-    returns the new last number. The upsert takes the row lock and reads the value it wrote."""
+    returns the new last number. The upsert takes the row lock and reads the value it wrote.
+    With ``guard`` (the name of a CTE before it), only when that CTE returned a row."""
     quote = connection.ops.quote_name
     table = quote(EventSequence._meta.db_table)
     key = quote(EventSequence._meta.pk.column)
     last = quote(EventSequence._meta.get_field("last_seq").column)
+    source = "VALUES (%s, %s)" if guard is None else f"SELECT %s, %s WHERE EXISTS (SELECT FROM {guard})"
     return (
-        f"INSERT INTO {table} ({key}, {last}) VALUES (%s, %s) "
+        f"INSERT INTO {table} ({key}, {last}) {source} "
         f"ON CONFLICT ({key}) DO UPDATE SET {last} = {table}.{last} + EXCLUDED.{last} RETURNING {last}"
     )
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """A write the events depend on, run in the same PostgreSQL statement as their insert.
+
+    ``ctes`` are data-modifying CTE definitions (``name AS (...)``, comma-separated, with ``%s``
+    placeholders for ``params``) that go in front of the counter bump; ``guard`` names the one
+    that returns a row when the write happened. Without that row no number is taken and no event
+    is stored. It saves the round trips of separate statements on a hot write path, such as a
+    message insert that a retry may skip and the conversation update that follows it.
+    """
+
+    ctes: str
+    params: list[Any]
+    guard: str
 
 
 # Far below SQLite's 32,766 bound parameters per statement.
@@ -63,7 +82,9 @@ def _event_columns(vendor: str) -> tuple[str, str]:
     return columns, returning
 
 
-def _append(workspace_id: Any, events: Sequence[tuple[str, dict[str, Any]]], now: Any) -> list[Event]:
+def _append(
+    workspace_id: Any, events: Sequence[tuple[str, dict[str, Any]]], now: Any, after: Precondition | None
+) -> list[Event]:
     """Reserves ``len(events)`` numbers and inserts the rows; returns them saved. Hand-written:
     ``bulk_create`` spent more time building and compiling its query than the database spent on
     it, on every write that publishes."""
@@ -74,9 +95,11 @@ def _append(workspace_id: Any, events: Sequence[tuple[str, dict[str, Any]]], now
     named = [(name, payload_field.get_db_prep_save(payload, connection)) for name, payload in events]
     with prepared_cursor() as cursor:
         if connection.vendor == "postgresql" and len(events) <= _ROWS_PER_INSERT:
-            first, ids = _insert_with_counter(cursor, workspace_param, now_param, named)
+            first, ids = _insert_with_counter(cursor, workspace_param, now_param, named, after)
         else:
             first, ids = _insert_after_counter(cursor, workspace_param, now_param, named)
+    if not ids:
+        return []
     rows = []
     for offset, (name, payload) in enumerate(events):
         row = Event(
@@ -93,26 +116,30 @@ def _append(workspace_id: Any, events: Sequence[tuple[str, dict[str, Any]]], now
 
 
 @cache
-def _counter_and_insert_sql(vendor: str, count: int) -> str:
-    """PostgreSQL's counter bump feeding the insert of ``count`` rows (a data-modifying CTE)."""
+def _counter_and_insert_sql(vendor: str, count: int, ctes: str | None = None, guard: str | None = None) -> str:
+    """PostgreSQL's counter bump feeding the insert of ``count`` rows (a data-modifying CTE),
+    after a ``Precondition``'s CTEs when given."""
     columns, returning = _event_columns(vendor)
     return (
-        f"WITH reserved AS ({_upsert_counter_sql(vendor)}) "
+        f"WITH {f'{ctes}, ' if ctes else ''}reserved AS ({_upsert_counter_sql(vendor, guard)}) "
         f"INSERT INTO {connection.ops.quote_name(Event._meta.db_table)} ({columns}) "
         f"SELECT %s, reserved.last_seq - %s + batch.position, batch.name, batch.payload, %s FROM reserved, "
         f"(VALUES {', '.join(['(%s, %s, %s)'] * count)}) AS batch(position, name, payload) RETURNING {returning}"
     )
 
 
-def _insert_with_counter(cursor: Any, workspace: Any, now: Any, named: list[tuple[str, Any]]) -> tuple[int, dict]:
-    """PostgreSQL: one statement. Returns the first number and the ids by number."""
+def _insert_with_counter(
+    cursor: Any, workspace: Any, now: Any, named: list[tuple[str, Any]], after: Precondition | None
+) -> tuple[int, dict]:
+    """PostgreSQL: one statement. Returns the first number and the ids by number (none when
+    ``after`` wrote nothing)."""
     cursor.execute(
-        _counter_and_insert_sql(connection.vendor, len(named)),
-        [workspace, len(named), workspace, len(named), now]
+        _counter_and_insert_sql(connection.vendor, len(named), *((after.ctes, after.guard) if after else ())),
+        [*(after.params if after else ()), workspace, len(named), workspace, len(named), now]
         + [value for position, (name, payload) in enumerate(named, start=1) for value in (position, name, payload)],
     )
     ids = {seq: pk for pk, seq in cursor.fetchall()}
-    return min(ids), ids
+    return min(ids, default=0), ids
 
 
 def _insert_after_counter(cursor: Any, workspace: Any, now: Any, named: list[tuple[str, Any]]) -> tuple[int, dict]:
@@ -156,19 +183,25 @@ def _fan_out(events: Sequence[Event]) -> None:
         logger.exception("Fan-out of events #%s-#%s failed", events[0].seq, events[-1].seq)
 
 
-def publish_many(workspace: Any, events: Sequence[tuple[str, dict[str, Any]]]) -> list[Event]:
+def publish_many(
+    workspace: Any, events: Sequence[tuple[str, dict[str, Any]]], *, after: Precondition | None = None
+) -> list[Event]:
     """Appends ``(name, payload)`` events to the workspace's log in the caller's transaction, with
     consecutive numbers in the given order: one counter bump and one bulk insert, sent as a single
-    statement on PostgreSQL."""
+    statement on PostgreSQL. ``after`` (PostgreSQL only) runs a write in that same statement and
+    appends nothing, returning ``[]``, when the write wrote nothing."""
     if not events:
         return []
+    if after is not None and (connection.vendor != "postgresql" or len(events) > _ROWS_PER_INSERT):
+        raise ValueError("A precondition rides only in PostgreSQL's single-statement insert.")
     workspace_id = getattr(workspace, "pk", workspace)
     # No savepoint: nothing here is caught and retried, so a failure belongs to the caller's
     # transaction anyway. The block only opens a transaction when the caller has none, so the
     # lock taken by the counter bump lasts until the rows are in.
     with transaction.atomic(savepoint=False):
-        rows = _append(workspace_id, events, timezone.now())
-    transaction.on_commit(lambda: _fan_out(rows))
+        rows = _append(workspace_id, events, timezone.now(), after)
+    if rows:
+        transaction.on_commit(lambda: _fan_out(rows))
     return rows
 
 
