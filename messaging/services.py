@@ -289,7 +289,7 @@ def _store_with_activity(conversation: Conversation, row: dict[str, Any], messag
 
     On PostgreSQL the three writes are one statement, the insert being the precondition of the
     rest: a send then costs two round trips fewer inside the conversation's row lock. Elsewhere
-    they are three statements, the later two only after the insert.
+    they are separate statements, the update and the events only after the insert.
     """
     params = _insert_params(message)
     changes = _activity_changes(row, message)

@@ -62,7 +62,6 @@ def convert_rows(rows: list[list[Any]], converters: ColumnConverters) -> None:
                 row[position] = convert(row[position], column, connection)
 
 
-
 @contextlib.contextmanager
 def prepared_cursor() -> Iterator[CursorWrapper]:
     """A cursor for hot-path SQL whose text is built once and then only executed.
