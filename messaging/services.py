@@ -305,10 +305,9 @@ def _store_with_activity(conversation: Conversation, row: dict[str, Any], messag
         with prepared_cursor() as cursor:
             cursor.execute(_insert_sql(connection.vendor), params)
             inserted = cursor.rowcount == 1
-        if inserted:
-            with prepared_cursor() as cursor:
+            if inserted:
                 cursor.execute(_update_sql(connection.vendor, tuple(changes)), _update_params(conversation, changes))
-            publish_many(conversation.workspace_id, events)
+                publish_many(conversation.workspace_id, events)
     if inserted:
         message._state.adding = False
         message._state.db = connection.alias
