@@ -9,20 +9,13 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from contacts.models import Contact, ContactImport
+from contacts.payloads import contact_payload
 from contacts.phones import normalize_phone
 from whatshybrid.api.errors import ApplicationError, Conflict
 from whatshybrid.realtime.publisher import publish
 
 SCALAR_FIELDS = ("name", "email", "company", "notes", "tags", "custom_fields", "source", "opted_out")
 WRITABLE_FIELDS = (*SCALAR_FIELDS, "last_interaction_at")
-
-
-def contact_payload(contact: Contact) -> dict[str, Any]:
-    """The serialized contact, exactly as the REST API returns it (events carry the same)."""
-    from contacts.api.serializers import ContactSerializer, attach_labels
-
-    attach_labels([contact])  # fresh: the caller may just have changed them
-    return dict(ContactSerializer(contact).data)
 
 
 def workspace_region(workspace: Workspace) -> str:

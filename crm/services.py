@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from crm.models import Deal, DealActivity, Label, PipelineStage
+from crm.payloads import deal_payload, label_payload, stage_payload, stage_payloads
 from whatshybrid.api.errors import ApplicationError, Conflict
 from whatshybrid.realtime.publisher import publish
 
@@ -91,21 +92,6 @@ def _lock_pipeline(workspace: Workspace) -> list[Any]:
     return list(stages.values_list("pk", flat=True))
 
 
-def stage_payload(stage: PipelineStage) -> dict[str, Any]:
-    """The serialized stage, exactly as the REST API returns it (totals included)."""
-    (payload,) = _stage_payloads([stage.pk])
-    return payload
-
-
-def _stage_payloads(stage_ids: list[Any]) -> list[dict[str, Any]]:
-    from crm.api.serializers import StageSerializer
-    from crm.selectors import with_totals
-
-    if not stage_ids:
-        return []
-    return [dict(StageSerializer(stage).data) for stage in with_totals(PipelineStage.objects.filter(pk__in=stage_ids))]
-
-
 def _reposition(workspace: Workspace, before: list[Any], after: list[Any], *, announced: Any = None) -> None:
     """Renumbers to ``after`` and publishes ``stage:updated`` for every other stage that moved.
 
@@ -115,7 +101,7 @@ def _reposition(workspace: Workspace, before: list[Any], after: list[Any], *, an
     _renumber(workspace, after)
     old = {pk: index for index, pk in enumerate(before)}
     moved = [pk for index, pk in enumerate(after) if pk != announced and old.get(pk) != index]
-    for payload in _stage_payloads(moved):
+    for payload in stage_payloads(moved):
         publish(workspace, "stage:updated", payload)
 
 
@@ -232,15 +218,6 @@ def stage_delete(*, stage: PipelineStage, move_to: PipelineStage | None = None, 
 
 
 # --- deals ----------------------------------------------------------------------------------
-def deal_payload(deal: Deal) -> dict[str, Any]:
-    """The serialized deal, exactly as the REST API returns it (events carry the same)."""
-    from crm.api.serializers import DealSerializer
-    from crm.selectors import deal_list_prefetch
-
-    (fresh,) = deal_list_prefetch(Deal.objects.filter(pk=deal.pk))
-    return dict(DealSerializer(fresh).data)
-
-
 def _status_for(stage: PipelineStage) -> str:
     if stage.is_won:
         return Deal.Status.WON
@@ -398,13 +375,6 @@ def deal_delete(*, deal: Deal) -> None:
 
 
 # --- labels ---------------------------------------------------------------------------------
-def label_payload(label: Label) -> dict[str, Any]:
-    """The serialized label, exactly as the REST API returns it."""
-    from crm.api.serializers import LabelSerializer
-
-    return dict(LabelSerializer(label).data)
-
-
 def _label_exists(workspace: Workspace, name: str, exclude: Any = None) -> Any:
     queryset = Label.objects.filter(workspace=workspace).annotate(lname=Lower("name")).filter(lname=name.lower())
     if exclude is not None:

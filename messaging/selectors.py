@@ -7,20 +7,18 @@ import binascii
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery, UUIDField
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User, Workspace
 from messaging.models import Conversation, Message
 from whatshybrid.api.errors import ApplicationError
-from whatshybrid.api.expressions import ColumnConverters, column_converters, convert_rows, prepared_cursor
 
 # ``closed`` is the original backend's word for resolved.
 STATUS_ALIASES = {"closed": Conversation.Status.RESOLVED, "active": None}
@@ -57,9 +55,7 @@ CONVERSATION_COLUMNS = (
     "resolution_seconds",
     "created_at",
     "updated_at",
-    "first_incoming_at",  # not shown; what a new message's first-response time is measured from
 )
-_READ_COLUMNS = (*CONVERSATION_COLUMNS, "has_labels")
 MESSAGE_COLUMNS = (
     "id",
     "conversation_id",
@@ -81,94 +77,35 @@ MESSAGE_COLUMNS = (
 )
 
 
-class _CompiledForIds:
-    """A query over a list of ids, compiled to SQL once per (database vendor, number of ids) and
-    afterwards only executed (so at most one statement per page size). On the hot paths (message
-    create, event payloads, the list page) building and compiling these joined ``.values()``
-    queries cost several times more than running them; the ids (and, when ``scoped``, a leading
-    workspace id) are their only parameters, so the SQL itself never changes."""
-
-    def __init__(self, build: Callable[..., QuerySet], *, scoped: bool = False) -> None:
-        self._build = build
-        self._scoped = scoped
-        self._compiled: dict[tuple[str, int], tuple[str, ColumnConverters]] = {}
-
-    def _compile(self, count: int) -> tuple[str, ColumnConverters]:
-        placeholders = [uuid.UUID(int=n + 1) for n in range(count)]
-        scope = [uuid.UUID(int=0)] if self._scoped else []
-        compiler = self._build(*scope, placeholders).query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
-        if list(params) != [_UUID.get_db_prep_value(pk, connection) for pk in [*scope, *placeholders]]:
-            raise ImproperlyConfigured("A compiled query may take no parameters besides its ids.")
-        return sql, column_converters([column for column, _sql, _alias in compiler.select])
-
-    def rows(self, ids: Sequence[uuid.UUID], workspace_id: uuid.UUID | None = None) -> list[list[Any]]:
-        if self._scoped != (workspace_id is not None):
-            raise TypeError("A scoped query takes a workspace id, an unscoped one none.")
-        key = (connection.vendor, len(ids))
-        if key not in self._compiled:
-            self._compiled[key] = self._compile(len(ids))
-        sql, converters = self._compiled[key]
-        scope = [] if workspace_id is None else [workspace_id]
-        with prepared_cursor() as cursor:
-            cursor.execute(sql, [_UUID.get_db_prep_value(pk, connection) for pk in [*scope, *ids]])
-            rows = [list(row) for row in cursor.fetchall()]
-        convert_rows(rows, converters)
-        return rows
-
-
-_UUID = UUIDField()
 # Read with each conversation so that the labels query runs only for conversations that have any
-# (most have none: a message create or an unlabelled page then costs one round trip less).
-# (A subquery for one label id rather than EXISTS, whose ``SELECT 1`` Django sends as a parameter.)
+# (most have none: an unlabelled page or event payload then costs one round trip less).
 _HAS_LABELS = Subquery(
     Conversation.labels.through.objects.filter(conversation_id=OuterRef("pk")).values("label_id")[:1]
 )
-_CONVERSATIONS = _CompiledForIds(
-    lambda ids: Conversation.objects.filter(pk__in=ids).annotate(has_labels=_HAS_LABELS).values(*_READ_COLUMNS)
-)
-# The row a new message updates, read under the lock that orders concurrent writers (PostgreSQL
-# locks only the conversation, not the rows it is joined with; SQLite's IMMEDIATE transactions
-# already hold the database's write lock). Scoped to the workspace: it is also the message
-# create's tenancy check, so another workspace's conversation is neither read nor locked.
-_CONVERSATIONS_FOR_UPDATE = _CompiledForIds(
-    lambda workspace_id, ids: (
-        Conversation.objects.filter(workspace_id=workspace_id)
-        .filter(pk__in=ids)
-        .select_for_update(of=("self",))
-        .annotate(has_labels=_HAS_LABELS)
-        .values(*_READ_COLUMNS)
-    ),
-    scoped=True,
-)
-_LABELS = _CompiledForIds(
-    lambda ids: (
-        Conversation.labels.through.objects.filter(conversation_id__in=ids)
-        .order_by("label__name", "label_id")
-        .values_list("conversation_id", "label_id", "label__name", "label__color")
-    )
-)
 
 
-def conversation_rows(
-    *, ids: Sequence[uuid.UUID], locked_in_workspace: uuid.UUID | None = None
-) -> list[dict[str, Any]]:
-    """The API columns of these conversations (already workspace-scoped ids), in ``ids`` order,
-    each with its ``labels``: one query, and a second when any of them has labels. ``locked_in_workspace`` keeps only
-    that workspace's conversations and locks them until the end of the transaction."""
+def conversation_rows(*, ids: Sequence[uuid.UUID], workspace: Workspace | uuid.UUID) -> list[dict[str, Any]]:
+    """The API columns of these conversations of ``workspace`` (a workspace or its id), in
+    ``ids`` order, each with its ``labels``: one query, and a second when any has labels."""
     ids = list(dict.fromkeys(ids))
     if not ids:
         return []
-    if locked_in_workspace is None:
-        values_rows = _CONVERSATIONS.rows(ids)
-    else:
-        values_rows = _CONVERSATIONS_FOR_UPDATE.rows(ids, locked_in_workspace)
-    found = (dict(zip(_READ_COLUMNS, values, strict=True)) for values in values_rows)
+    found = (
+        Conversation.objects.filter(workspace_id=getattr(workspace, "pk", workspace), pk__in=ids)
+        .annotate(has_labels=_HAS_LABELS)
+        .values(*CONVERSATION_COLUMNS, "has_labels")
+    )
     rows = {row["id"]: row for row in found}
     labelled = [pk for pk, row in rows.items() if row.pop("has_labels") is not None]
     labels: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    for conversation_id, label_id, name, color in _LABELS.rows(labelled) if labelled else ():
-        labels[conversation_id].append({"id": str(label_id), "name": name, "color": color})
+    if labelled:
+        links = (
+            Conversation.labels.through.objects.filter(conversation_id__in=labelled)
+            .order_by("label__name", "label_id")
+            .values_list("conversation_id", "label_id", "label__name", "label__color")
+        )
+        for conversation_id, label_id, name, color in links:
+            labels[conversation_id].append({"id": str(label_id), "name": name, "color": color})
     ordered = []
     for pk in ids:
         row = rows.get(pk)

@@ -4,10 +4,9 @@ transaction, with the same payload the REST API returns."""
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -15,10 +14,9 @@ from accounts.models import User, Workspace
 from contacts.models import Contact
 from contacts.services import contact_get_or_create_by_phone
 from messaging.models import Conversation, Message
-from messaging.selectors import LAST_MESSAGE_FIELDS, conversation_rows
+from messaging.payloads import conversation_payload, message_payload
 from whatshybrid.api.errors import ApplicationError, Conflict, NotFoundError
-from whatshybrid.api.expressions import prepared_cursor
-from whatshybrid.realtime.publisher import Precondition, publish, publish_many
+from whatshybrid.realtime.publisher import publish, publish_many
 
 ACTIVE = Q(status__in=[Conversation.Status.OPEN, Conversation.Status.PENDING, Conversation.Status.SNOOZED])
 
@@ -33,18 +31,6 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 # Delivery progresses one way; ``failed`` is reachable only before the recipient got the message.
 DELIVERY_RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
 STATUS_TIMESTAMP = {"delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
-
-
-def _conversation_payload(conversation: Conversation) -> dict[str, Any]:
-    from messaging.api.serializers import conversation_payloads
-
-    return conversation_payloads([conversation.pk])[0]
-
-
-def _message_payload(message: Message) -> dict[str, Any]:
-    from messaging.api.serializers import message_payload
-
-    return message_payload(message)
 
 
 def _active_for_contact(*, workspace: Workspace, contact: Contact) -> Conversation | None:
@@ -68,7 +54,7 @@ def conversation_open(
         if existing is None:
             raise
         return existing, False
-    publish(workspace, "conversation:created", _conversation_payload(conversation))
+    publish(workspace, "conversation:created", conversation_payload(conversation))
     return conversation, True
 
 
@@ -147,7 +133,7 @@ def conversation_update(*, conversation: Conversation, data: dict[str, Any]) -> 
         conversation.labels.set(data["labels"])
     if conversation.status == Conversation.Status.SNOOZED and conversation.snoozed_until is not None:
         _schedule_wake(conversation)
-    publish(conversation.workspace_id, "conversation:updated", _conversation_payload(conversation))
+    publish(conversation.workspace_id, "conversation:updated", conversation_payload(conversation))
     return conversation
 
 
@@ -177,7 +163,12 @@ def conversation_wake_if_due(*, conversation: Conversation) -> bool:
     return True
 
 
-def _existing_message(conversation: Conversation, client_message_id: str | None, external_id: str | None) -> Any:
+def _existing_message(
+    conversation: Conversation, client_message_id: str | None, external_id: str | None
+) -> Message | None:
+    """The stored message a retry of this send repeats (same client or external id), if any."""
+    if not (client_message_id or external_id):
+        return None
     keys = Q(pk__in=[])
     if client_message_id:
         keys |= Q(client_message_id=client_message_id)
@@ -186,132 +177,33 @@ def _existing_message(conversation: Conversation, client_message_id: str | None,
     return Message.objects.filter(keys, conversation_id=conversation.pk).order_by("sent_at", "id").first()
 
 
-# Every stored column of a message, in the order of ``_insert_sql``'s placeholders.
-_MESSAGE_FIELDS = [field for field in Message._meta.local_concrete_fields if not field.generated]
-
-
-@cache
-def _insert_sql(vendor: str) -> str:
-    """``INSERT ... ON CONFLICT DO NOTHING`` for one message, built once per database vendor (the
-    key; quoting differs). Both PostgreSQL and SQLite accept this form, and it skips only rows that
-    break a unique constraint (SQLite's ``INSERT OR IGNORE``, which Django's ``ignore_conflicts``
-    emits, would also swallow NOT NULL and CHECK failures). A retry of a stored send (same client
-    or external id in the conversation) inserts nothing, without a savepoint to keep the
-    transaction usable, and a concurrent duplicate waits for the first writer's commit before it
-    is skipped."""
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in _MESSAGE_FIELDS)
-    placeholders = ", ".join(["%s"] * len(_MESSAGE_FIELDS))
-    return f"INSERT INTO {quote(Message._meta.db_table)} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"
-
-
-def _insert_params(message: Message) -> list[Any]:
-    """``_insert_sql``'s parameters; fills in the timestamps the model sets on insert, which the
-    event payload then carries."""
-    return [field.get_db_prep_save(field.pre_save(message, True), connection) for field in _MESSAGE_FIELDS]
-
-
-def _activity_changes(row: dict[str, Any], message: Message) -> dict[str, Any]:
-    """The conversation columns a new message moves forward, from the conversation's locked row;
-    the keys are both model attributes and row columns."""
+def _move_forward(conversation: Conversation, message: Message) -> list[str]:
+    """Moves the locked ``conversation`` forward for its new ``message``; returns the changed fields."""
     now = timezone.now()
-    changes: dict[str, Any] = {"last_activity_at": now, "updated_at": now}
+    changed = ["last_activity_at", "updated_at"]
+    conversation.last_activity_at = now
     # A late-arriving older message (history sync) must not replace the newer preview.
-    if row["last_message_at"] is None or message.sent_at >= row["last_message_at"]:
-        changes |= {"last_message_id": message.pk, "last_message_at": message.sent_at}
+    if conversation.last_message_at is None or message.sent_at >= conversation.last_message_at:
+        conversation.last_message, conversation.last_message_at = message, message.sent_at
+        changed += ["last_message", "last_message_at"]
     if message.direction == Message.Direction.INCOMING:
-        changes["unread_count"] = row["unread_count"] + 1
-        if row["first_incoming_at"] is None:
-            changes["first_incoming_at"] = message.sent_at
-        if row["status"] == Conversation.Status.SNOOZED:
-            changes |= {"status": Conversation.Status.OPEN, "snoozed_until": None}  # the customer wrote back
+        conversation.unread_count += 1
+        changed.append("unread_count")
+        if conversation.first_incoming_at is None:
+            conversation.first_incoming_at = message.sent_at
+            changed.append("first_incoming_at")
+        if conversation.status == Conversation.Status.SNOOZED:  # the customer wrote back
+            conversation.status, conversation.snoozed_until = Conversation.Status.OPEN, None
+            changed += ["status", "snoozed_until"]
     elif (
         message.message_type != Message.Type.NOTE
-        and row["first_incoming_at"] is not None
-        and row["first_response_at"] is None
+        and conversation.first_incoming_at is not None
+        and conversation.first_response_at is None
     ):
-        changes["first_response_at"] = message.sent_at
-        changes["first_response_seconds"] = _seconds_between(row["first_incoming_at"], message.sent_at)
-    return changes
-
-
-@cache
-def _update_sql(vendor: str, names: tuple[str, ...]) -> str:
-    """``UPDATE ... SET`` of these attributes of one conversation, written directly: building and
-    compiling ``QuerySet.update()`` cost more than the statement on this path, and its few column
-    sets need no more than each field's own value preparation."""
-    quote = connection.ops.quote_name
-    meta = Conversation._meta
-    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in names)
-    return f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
-
-
-def _update_params(conversation: Conversation, changes: dict[str, Any]) -> list[Any]:
-    fields = [Conversation._meta.get_field(name) for name in changes]
-    params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, changes.values(), strict=True)]
-    params.append(Conversation._meta.pk.get_db_prep_value(conversation.pk, connection))
-    return params
-
-
-@cache
-def _message_write_ctes(vendor: str, names: tuple[str, ...]) -> str:
-    """PostgreSQL: the message insert and, only when it inserted, the conversation update, as the
-    CTEs that the events' statement runs first (see ``_store_with_activity``)."""
-    return (
-        f"written AS ({_insert_sql(vendor)} RETURNING 1), "
-        f"touched AS ({_update_sql(vendor, names)} AND EXISTS (SELECT FROM written))"
-    )
-
-
-def _locked_row(conversation: Conversation) -> dict[str, Any]:
-    """The conversation's row, locked until commit, from its own workspace only: this read is
-    also the tenancy check of a message create, so the view need not load the conversation first."""
-    rows = conversation_rows(ids=[conversation.pk], locked_in_workspace=conversation.workspace_id)
-    if not rows:
-        raise NotFoundError("Conversation not found.")
-    return rows[0]
-
-
-def _conversation_after(row: dict[str, Any], changes: dict[str, Any], message: Message) -> dict[str, Any]:
-    """The conversation's API object once ``changes`` are applied to its locked ``row``, for the
-    event, without reading the row a second time."""
-    from messaging.api.serializers import conversation_representation
-
-    row |= changes
-    if "last_message_id" in changes:
-        row |= {f"last_message__{field}": getattr(message, field) for field in LAST_MESSAGE_FIELDS}
-    return conversation_representation(row)
-
-
-def _store_with_activity(conversation: Conversation, row: dict[str, Any], message: Message) -> bool:
-    """Inserts ``message``, moves its conversation forward from the locked ``row`` and publishes
-    both events; False, with nothing written, when a retry of the same send is already stored.
-
-    On PostgreSQL the three writes are one statement, the insert being the precondition of the
-    rest: a send then costs two round trips fewer inside the conversation's row lock. Elsewhere
-    they are separate statements, the update and the events only after the insert.
-    """
-    params = _insert_params(message)
-    changes = _activity_changes(row, message)
-    events = [
-        ("message:created", _message_payload(message)),
-        ("conversation:updated", _conversation_after(row, changes, message)),
-    ]
-    if connection.vendor == "postgresql":
-        ctes = _message_write_ctes(connection.vendor, tuple(changes))
-        after = Precondition(ctes, [*params, *_update_params(conversation, changes)], guard="written")
-        inserted = bool(publish_many(conversation.workspace_id, events, after=after))
-    else:
-        with prepared_cursor() as cursor:
-            cursor.execute(_insert_sql(connection.vendor), params)
-            inserted = cursor.rowcount == 1
-            if inserted:
-                cursor.execute(_update_sql(connection.vendor, tuple(changes)), _update_params(conversation, changes))
-                publish_many(conversation.workspace_id, events)
-    if inserted:
-        message._state.adding = False
-        message._state.db = connection.alias
-    return inserted
+        conversation.first_response_at = message.sent_at
+        conversation.first_response_seconds = _seconds_between(conversation.first_incoming_at, message.sent_at)
+        changed += ["first_response_at", "first_response_seconds"]
+    return changed
 
 
 @transaction.atomic
@@ -330,16 +222,21 @@ def message_create(
     """Adds a message, or returns the one already stored under the same client/external id.
 
     ``conversation`` needs only its id and workspace id (an unsaved handle will do): a conversation
-    that is not in that workspace is a NotFoundError. Returns (message, created). Retries of a send,
-    however concurrent, resolve to the first row: the per-conversation unique constraints decide,
-    and the loser reads the winner's row.
+    that is not in that workspace is a NotFoundError. Returns (message, created).
     """
-    # The lock orders concurrent messages to one conversation: each reads its predecessor's counts.
-    row = _locked_row(conversation)
-    # No read-before-insert: the unique constraints answer for retries, so a new message (the
-    # common case) costs no extra query and a concurrent duplicate cannot slip between the two.
+    # The row lock orders concurrent sends to one conversation (SQLite's IMMEDIATE transactions
+    # hold the database's write lock already): each sees its predecessor's counts, and a retry of
+    # a stored send finds that row below, however many retries race.
+    locked = Conversation.objects.select_for_update().filter(workspace_id=conversation.workspace_id, pk=conversation.pk)
+    conversation = locked.first()
+    if conversation is None:
+        raise NotFoundError("Conversation not found.")
+    existing = _existing_message(conversation, client_message_id, external_id)
+    if existing is not None:
+        return existing, False
     is_outgoing = direction == Message.Direction.OUTGOING
-    message = Message(
+    sent_at = sent_at or timezone.now()
+    message = Message.objects.create(
         workspace_id=conversation.workspace_id,
         conversation=conversation,
         direction=direction,
@@ -347,18 +244,17 @@ def message_create(
         content=content,
         media_url=media_url,
         status=Message.Status.SENT if is_outgoing else Message.Status.DELIVERED,
-        sent_at=sent_at or timezone.now(),
+        sent_at=sent_at,
+        delivered_at=None if is_outgoing else sent_at,
         external_id=external_id or None,
         client_message_id=client_message_id or None,
         sender=sender if is_outgoing else None,
     )
-    if not is_outgoing:
-        message.delivered_at = message.sent_at
-    if not _store_with_activity(conversation, row, message):
-        existing = _existing_message(conversation, client_message_id, external_id)
-        if existing is None:
-            raise Conflict("The message collided with another one; retry.", code="MESSAGE_CONFLICT")
-        return existing, False
+    conversation.save(update_fields=_move_forward(conversation, message))
+    publish_many(
+        conversation.workspace_id,
+        [("message:created", message_payload(message)), ("conversation:updated", conversation_payload(conversation))],
+    )
     return message, True
 
 
@@ -389,7 +285,7 @@ def message_status_update(*, message: Message, status: str, error: str = "") -> 
         if reached and getattr(message, field) is None:
             setattr(message, field, now)
     message.save(update_fields=["status", "error", "delivered_at", "read_at", "failed_at", "updated_at"])
-    publish(message.workspace_id, "message:updated", _message_payload(message))
+    publish(message.workspace_id, "message:updated", message_payload(message))
     return message
 
 
@@ -400,7 +296,7 @@ def conversation_mark_read(*, conversation: Conversation, user: User) -> Convers
     Conversation.objects.filter(pk=conversation.pk).update(
         unread_count=0, last_read_at=now, last_read_by=user, updated_at=now
     )
-    publish(conversation.workspace_id, "conversation:updated", _conversation_payload(conversation))
+    publish(conversation.workspace_id, "conversation:updated", conversation_payload(conversation))
     return conversation
 
 

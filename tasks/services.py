@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from tasks.models import Task
+from tasks.payloads import task_payload
 from whatshybrid.api.errors import ApplicationError
 from whatshybrid.realtime.publisher import publish
 
@@ -26,13 +27,6 @@ WRITABLE_FIELDS = (
     "deal",
     "assigned_to",
 )
-
-
-def task_payload(task: Task) -> dict[str, Any]:
-    """The serialized task, exactly as the REST API returns it (events carry the same)."""
-    from tasks.api.serializers import TaskSerializer
-
-    return dict(TaskSerializer(task, context={"workspace": task.workspace}).data)
 
 
 def _set_due(task: Task, due: datetime.date | datetime.datetime | None) -> None:

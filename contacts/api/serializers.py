@@ -11,10 +11,10 @@ from rest_framework import serializers
 
 from contacts import fields as rules
 from contacts.models import Contact
+from contacts.payloads import attach_labels, contact_payloads, contact_representation
 from contacts.phones import normalize_phone
 from crm.models import Label
-from crm.selectors import attach_label_rows
-from whatshybrid.api.serializers import StrictModelSerializer, StrictSerializer, WorkspaceRelatedField, instant_text
+from whatshybrid.api.serializers import StrictModelSerializer, StrictSerializer, WorkspaceRelatedField
 
 
 class ContactLabelSerializer(serializers.ModelSerializer):
@@ -23,24 +23,14 @@ class ContactLabelSerializer(serializers.ModelSerializer):
         fields = ("id", "name", "color")
 
 
-def attach_labels(contacts: list[Contact]) -> None:
-    attach_label_rows(contacts, Contact.labels.through, "contact")
-
-
 class ContactListSerializer(serializers.ListSerializer):
     def to_representation(self, data: Any) -> list[dict[str, Any]]:
-        contacts = list(data.all() if hasattr(data, "all") else data)
-        attach_labels(contacts)
-        return [self.child.to_representation(contact) for contact in contacts]
+        return contact_payloads(data.all() if hasattr(data, "all") else data)
 
 
 class ContactSerializer(serializers.ModelSerializer):
-    """The contact as every endpoint and event shows it.
-
-    ``to_representation`` is written out by hand: the list endpoint serves up to 1000 contacts
-    and DRF's generic field walk was most of its time; reading ``self.fields`` alone rebuilt
-    every field per request. The declared fields still define the schema.
-    """
+    """The contact as every endpoint and event shows it: ``contacts.payloads`` builds it (DRF's
+    generic field walk was most of the list's time); the declared fields define the schema."""
 
     labels = ContactLabelSerializer(many=True, read_only=True)
 
@@ -69,23 +59,7 @@ class ContactSerializer(serializers.ModelSerializer):
     def to_representation(self, contact: Contact) -> dict[str, Any]:
         if not hasattr(contact, "_label_rows"):
             attach_labels([contact])
-        return {
-            "id": str(contact.pk),
-            "phone": contact.phone,
-            "phone_raw": contact.phone_raw,
-            "name": contact.name,
-            "email": contact.email,
-            "company": contact.company,
-            "notes": contact.notes,
-            "tags": contact.tags,
-            "labels": contact._label_rows,
-            "custom_fields": contact.custom_fields,
-            "source": contact.source,
-            "opted_out": contact.opted_out,
-            "last_interaction_at": instant_text(contact.last_interaction_at),
-            "created_at": instant_text(contact.created_at),
-            "updated_at": instant_text(contact.updated_at),
-        }
+        return contact_representation(contact)
 
 
 @extend_schema_field(OpenApiTypes.STR)

@@ -16,9 +16,10 @@ from contacts import fields as contact_rules
 from contacts.models import Contact
 from crm import selectors
 from crm.models import Deal, DealActivity, Label, PipelineStage
+from crm.payloads import deal_representation
 from whatshybrid.api.errors import ApplicationError
 from whatshybrid.api.fields import StrictCharField
-from whatshybrid.api.serializers import StrictSerializer, WorkspaceRelatedField, instant_text
+from whatshybrid.api.serializers import StrictSerializer, WorkspaceRelatedField
 
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
@@ -53,13 +54,6 @@ def _clean(rule: Any, value: Any) -> Any:
 
 
 # --- labels ---------------------------------------------------------------------------------
-class LabelSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Label
-        fields = ("id", "name", "color", "description", "created_at", "updated_at")
-        read_only_fields = fields
-
-
 class LabelInputSerializer(StrictSerializer):
     name = StrictCharField(max_length=60)
     color = ColorField(required=False)
@@ -84,28 +78,6 @@ class LabelRefField(WorkspaceRelatedField):
 
 
 # --- stages ---------------------------------------------------------------------------------
-class StageSerializer(serializers.ModelSerializer):
-    deal_count = serializers.IntegerField(read_only=True)
-    total_value = serializers.DecimalField(max_digits=20, decimal_places=2, read_only=True)
-
-    class Meta:
-        model = PipelineStage
-        fields = (
-            "id",
-            "name",
-            "color",
-            "position",
-            "probability",
-            "is_won",
-            "is_lost",
-            "deal_count",
-            "total_value",
-            "created_at",
-            "updated_at",
-        )
-        read_only_fields = fields
-
-
 class StageInputSerializer(StrictSerializer):
     echo_fields = frozenset({"deal_count", "total_value"})
     name = StrictCharField(max_length=80)
@@ -138,7 +110,8 @@ class DealListSerializer(serializers.ListSerializer):
 
 
 class DealSerializer(serializers.ModelSerializer):
-    """The deal as every endpoint and event shows it; ``value`` is a decimal string."""
+    """The deal as every endpoint and event shows it (``crm.payloads`` builds it); the declared
+    fields define the schema."""
 
     contact_id = serializers.UUIDField(read_only=True)
     contact = DealContactSerializer(read_only=True)
@@ -179,38 +152,9 @@ class DealSerializer(serializers.ModelSerializer):
         list_serializer_class = DealListSerializer
 
     def to_representation(self, deal: Deal) -> dict[str, Any]:
-        # Written out by hand (the declared fields still define the schema): the list serves up
-        # to PAGE_SIZE_MAX deals and DRF's generic field walk was half of its time.
         if not hasattr(deal, "_label_rows"):
             selectors.attach_deal_labels([deal])
-        if hasattr(deal, "stage_name"):  # annotated by selectors.with_relations
-            contact_name, contact_phone, stage_name = deal.contact_name, deal.contact_phone, deal.stage_name
-        else:
-            contact_name, contact_phone, stage_name = deal.contact.name, deal.contact.phone, deal.stage.name
-        return {
-            "id": str(deal.pk),
-            "contact_id": str(deal.contact_id),
-            "contact": {"id": str(deal.contact_id), "name": contact_name, "phone": contact_phone},
-            "title": deal.title,
-            "description": deal.description,
-            "value": f"{deal.value:.2f}",
-            "currency": deal.currency,
-            "stage": str(deal.stage_id),
-            "stage_id": str(deal.stage_id),
-            "stage_name": stage_name,
-            "status": deal.status,
-            "probability": deal.probability,
-            "expected_close_date": deal.expected_close_date.isoformat() if deal.expected_close_date else None,
-            "assigned_to": str(deal.assigned_to_id) if deal.assigned_to_id else None,
-            "tags": deal.tags,
-            "custom_fields": deal.custom_fields,
-            "labels": deal._label_rows,
-            "won_at": instant_text(deal.won_at),
-            "lost_at": instant_text(deal.lost_at),
-            "lost_reason": deal.lost_reason,
-            "created_at": instant_text(deal.created_at),
-            "updated_at": instant_text(deal.updated_at),
-        }
+        return deal_representation(deal)
 
 
 class MoneyField(serializers.DecimalField):

@@ -16,12 +16,11 @@ from crm.api.serializers import (
     DealInputSerializer,
     DealSerializer,
     LabelInputSerializer,
-    LabelSerializer,
     StageInputSerializer,
     StageReorderSerializer,
-    StageSerializer,
 )
 from crm.models import Deal, Label, PipelineStage
+from crm.payloads import LabelSerializer, StageSerializer
 from whatshybrid.api.views import WorkspaceAPIView, WorkspaceViewSet
 
 StageListSerializer = inline_serializer(name="PipelineStages", fields={"stages": StageSerializer(many=True)})

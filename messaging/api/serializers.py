@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import UTC
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -12,100 +10,11 @@ from accounts.models import Membership, User
 from contacts.models import Contact
 from crm.models import Label
 from messaging.models import Conversation, Message
-from messaging.selectors import MESSAGE_COLUMNS, conversation_rows, message_row, parse_status
+from messaging.payloads import PREVIEW_LENGTH, conversation_payloads, message_payload
+from messaging.selectors import MESSAGE_COLUMNS, parse_status
 from whatshybrid.api.serializers import StrictSerializer, WorkspaceRelatedField
 
-PREVIEW_LENGTH = 200
 DIRECTION_ALIASES = {"incoming": "in", "inbound": "in", "outgoing": "out", "outbound": "out"}
-
-
-def _when(value: Any) -> str | None:
-    """DRF's DateTimeField output for the stored UTC values (``...Z``), without its per-call cost."""
-    if value is None:
-        return None
-    text = value.astimezone(UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def _id(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-# The two shapes are built by plain functions from row dicts (``selectors.*_rows``): the same code
-# answers REST and feeds events, and it skips DRF's per-field machinery on the hot list paths.
-# The serializers below document the same shapes for the OpenAPI schema; a test keeps them equal.
-def message_representation(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "id": str(row["id"]),
-        "conversation_id": str(row["conversation_id"]),
-        "direction": row["direction"],
-        "message_type": row["message_type"],
-        "content": row["content"],
-        "media_url": row["media_url"],
-        "status": row["status"],
-        "error": row["error"],
-        "external_id": row["external_id"],
-        "client_message_id": row["client_message_id"],
-        "sender_id": _id(row["sender_id"]),
-        "sent_at": _when(row["sent_at"]),
-        "delivered_at": _when(row["delivered_at"]),
-        "read_at": _when(row["read_at"]),
-        "failed_at": _when(row["failed_at"]),
-        "created_at": _when(row["created_at"]),
-        "updated_at": _when(row["updated_at"]),
-    }
-
-
-def conversation_representation(row: Mapping[str, Any]) -> dict[str, Any]:
-    last_message = None
-    if row["last_message_id"] is not None:
-        last_message = {
-            "id": str(row["last_message_id"]),
-            "direction": row["last_message__direction"],
-            "message_type": row["last_message__message_type"],
-            "content": (row["last_message__content"] or "")[:PREVIEW_LENGTH],
-            "status": row["last_message__status"],
-            "sent_at": _when(row["last_message__sent_at"]),
-        }
-    assignee = None
-    if row["assigned_to_id"] is not None:
-        assignee = {
-            "id": str(row["assigned_to_id"]),
-            "name": row["assigned_to__name"],
-            "email": row["assigned_to__email"],
-        }
-    return {
-        "id": str(row["id"]),
-        "contact_id": str(row["contact_id"]),
-        "contact": {"id": str(row["contact_id"]), "name": row["contact__name"], "phone": row["contact__phone"]},
-        "status": row["status"],
-        "assigned_to": _id(row["assigned_to_id"]),
-        "assignee": assignee,
-        "priority": row["priority"],
-        "tags": row["tags"],
-        "labels": row["labels"],
-        "unread_count": row["unread_count"],
-        "last_message": last_message,
-        "last_message_at": _when(row["last_message_at"]),
-        "last_activity_at": _when(row["last_activity_at"]),
-        "last_read_at": _when(row["last_read_at"]),
-        "snoozed_until": _when(row["snoozed_until"]),
-        "first_response_at": _when(row["first_response_at"]),
-        "first_response_seconds": row["first_response_seconds"],
-        "resolved_at": _when(row["resolved_at"]),
-        "resolution_seconds": row["resolution_seconds"],
-        "created_at": _when(row["created_at"]),
-        "updated_at": _when(row["updated_at"]),
-    }
-
-
-def conversation_payloads(ids: Sequence[Any]) -> list[dict[str, Any]]:
-    """API objects for these (workspace-scoped) conversation ids, in order, in two queries."""
-    return [conversation_representation(row) for row in conversation_rows(ids=ids)]
-
-
-def message_payload(message: Any) -> dict[str, Any]:
-    return message_representation(message if isinstance(message, Mapping) else message_row(message))
 
 
 class ConversationContactSerializer(serializers.ModelSerializer):
@@ -191,7 +100,7 @@ class ConversationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
-        return conversation_payloads([instance.pk])[0]
+        return conversation_payloads([instance.pk], workspace=instance.workspace_id)[0]
 
 
 class TextField(serializers.CharField):

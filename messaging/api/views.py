@@ -24,11 +24,9 @@ from messaging.api.serializers import (
     MessageCreateInputSerializer,
     MessageEnvelopeSerializer,
     MessageStatusInputSerializer,
-    conversation_payloads,
-    message_payload,
-    message_representation,
 )
 from messaging.models import Conversation, Message
+from messaging.payloads import conversation_payloads, message_payload, message_representation
 from whatshybrid.api.pagination import parse_limit
 from whatshybrid.api.permissions import ALL_ROLES, MANAGER_ROLES
 from whatshybrid.api.views import UUID_PATTERN, WorkspaceViewSet
@@ -92,8 +90,10 @@ class ConversationViewSet(WorkspaceViewSet):
 
     def output(self, instance: Any, *, many: bool = False) -> Any:
         if many:
-            return conversation_payloads([conversation.pk for conversation in instance])
-        return conversation_payloads([instance.pk])[0]
+            return conversation_payloads(
+                [conversation.pk for conversation in instance], workspace=self.request.workspace
+            )
+        return conversation_payloads([instance.pk], workspace=self.request.workspace)[0]
 
     def get_serializer_class(self) -> type:
         if self.action == "create":

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from crm.models import Label
 from messaging import services
-from messaging.api.serializers import conversation_payloads
+from messaging.payloads import conversation_payloads
 from messaging.tests.factories import conversation_factory
 from whatshybrid.realtime.models import Event
 
@@ -47,5 +47,5 @@ def test_message_create_event_carries_the_labels_of_a_labelled_conversation(work
         str(plain.pk): [],
     }
     # A page mixing both reads the labels of the labelled one only, and in order.
-    payloads = conversation_payloads([plain.pk, labelled.pk])
+    payloads = conversation_payloads([plain.pk, labelled.pk], workspace=workspace)
     assert [payload["labels"] for payload in payloads] == [[], updates[str(labelled.pk)]]

@@ -3,7 +3,6 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -13,9 +12,10 @@ from contacts.models import Contact
 from crm.models import Deal
 from messaging.api.serializers import MemberField
 from tasks.models import Task
-from tasks.selectors import local_today, parse_due, task_is_overdue, task_row
+from tasks.payloads import task_payloads
+from tasks.selectors import parse_due
 from whatshybrid.api.fields import OptionalRelatedIdField, StrictCharField
-from whatshybrid.api.serializers import StrictSerializer, instant_text
+from whatshybrid.api.serializers import StrictSerializer
 
 
 class TaskContactSerializer(serializers.ModelSerializer):
@@ -39,67 +39,17 @@ class TaskUserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def _id(value: Any) -> str | None:
-    return str(value) if value is not None else None
-
-
-def task_representation(row: Any, *, now: datetime.datetime, today: datetime.date) -> dict[str, Any]:
-    """The task object from a ``selectors.task_rows`` row (or ``task_row`` of one task).
-
-    Written out by hand: DRF's field walk and model instances were most of the list's time.
-    ``TaskSerializer`` documents the same shape for the OpenAPI schema; a test keeps them equal.
-    """
-    contact_id, deal_id, assignee_id = _id(row.contact_id), _id(row.deal_id), _id(row.assigned_to_id)
-    return {
-        "id": str(row.id),
-        "title": row.title,
-        "description": row.description,
-        "type": row.type,
-        "priority": row.priority,
-        "status": row.status,
-        "due_date": instant_text(row.due_at) if row.due_at is not None else _day(row.due_day),
-        "due_all_day": row.due_day is not None,
-        "is_overdue": task_is_overdue(row, now=now, today=today),
-        "reminder_at": instant_text(row.reminder_at),
-        "reminder_sent_at": instant_text(row.reminder_sent_at),
-        "completed_at": instant_text(row.completed_at),
-        "contact_id": contact_id,
-        "contact": {"id": contact_id, "name": row.contact_name, "phone": row.contact_phone} if contact_id else None,
-        "deal_id": deal_id,
-        "deal": {"id": deal_id, "title": row.deal_title} if deal_id else None,
-        "assigned_to": assignee_id,
-        "assignee": {"id": assignee_id, "name": row.assignee_name, "email": row.assignee_email}
-        if assignee_id
-        else None,
-        "created_by": _id(row.created_by_id),
-        "created_at": instant_text(row.created_at),
-        "updated_at": instant_text(row.updated_at),
-    }
-
-
-def _day(value: datetime.date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _clock(workspace: Any) -> tuple[datetime.datetime, datetime.date]:
-    """One "now" (and the workspace's local date then) for a whole answer, so every row of a
-    list is judged against the same instant."""
-    now = timezone.now()
-    return now, local_today(workspace, now)
-
-
 class TaskListSerializer(serializers.ListSerializer):
     def to_representation(self, data: Any) -> list[dict[str, Any]]:
-        now, today = _clock(self.context["workspace"])
-        return [task_representation(row, now=now, today=today) for row in data]
+        return task_payloads(data, workspace=self.context["workspace"])
 
 
 class TaskSerializer(serializers.ModelSerializer):
     """The task as every endpoint and event shows it.
 
     ``due_date`` is ``YYYY-MM-DD`` for a task due some time on a day (``due_all_day`` true) and
-    an ISO 8601 date-time for one due at an instant. Output comes from ``task_representation``;
-    the fields below document it.
+    an ISO 8601 date-time for one due at an instant. Output comes from ``tasks.payloads``; the
+    fields below document it.
     """
 
     due_date = serializers.CharField(
@@ -144,9 +94,8 @@ class TaskSerializer(serializers.ModelSerializer):
         list_serializer_class = TaskListSerializer
 
     def to_representation(self, task: Any) -> dict[str, Any]:
-        row = task_row(task) if isinstance(task, Task) else task
-        now, today = _clock(self.context.get("workspace") or task.workspace)
-        return task_representation(row, now=now, today=today)
+        (payload,) = task_payloads([task], workspace=self.context.get("workspace") or task.workspace)
+        return payload
 
 
 @extend_schema_field(OpenApiTypes.STR)

@@ -5,42 +5,12 @@ from typing import Any
 from rest_framework import serializers
 
 from contacts.models import Contact
-from templates_app.models import MessageTemplate
+from templates_app.payloads import TemplateSerializer
 from templates_app.rendering import VariableError, normalize_values, normalize_variables
 from whatshybrid.api.fields import OptionalRelatedIdField, StrictCharField
 from whatshybrid.api.serializers import StrictSerializer
 
 MAX_CONTENT_LENGTH = 10_000
-
-
-class TemplateVariableSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    default = serializers.CharField(allow_blank=True)
-    required = serializers.BooleanField()
-
-
-class TemplateSerializer(serializers.ModelSerializer):
-    """The template as every endpoint returns it."""
-
-    variables = TemplateVariableSerializer(many=True, read_only=True)
-    created_by = serializers.UUIDField(source="created_by_id", read_only=True, allow_null=True)
-
-    class Meta:
-        model = MessageTemplate
-        fields = (
-            "id",
-            "name",
-            "category",
-            "content",
-            "variables",
-            "media_url",
-            "usage_count",
-            "last_used_at",
-            "created_by",
-            "created_at",
-            "updated_at",
-        )
-        read_only_fields = fields
 
 
 class TemplateInputSerializer(StrictSerializer):

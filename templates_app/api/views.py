@@ -14,9 +14,9 @@ from templates_app.api.serializers import (
     TemplateInputSerializer,
     TemplateRenderInputSerializer,
     TemplateRenderSerializer,
-    TemplateSerializer,
 )
 from templates_app.models import MessageTemplate
+from templates_app.payloads import TemplateSerializer
 from whatshybrid.api.permissions import ALL_ROLES
 from whatshybrid.api.views import WorkspaceViewSet
 
