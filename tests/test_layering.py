@@ -1,0 +1,72 @@
+"""Imports run one way: ``api/`` -> services/selectors -> payloads/models. Nothing outside an
+``api/`` package imports a domain app's ``api`` modules, not even inside a function."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOMAIN_APPS = ("accounts", "contacts", "crm", "messaging", "settings_app", "tasks", "templates_app")
+API_PACKAGES = tuple(f"{app}.api" for app in DOMAIN_APPS)
+
+
+def _may_import_api(path: Path) -> bool:
+    """The API layer itself, URL configurations (they mount the API) and tests."""
+    parts = path.relative_to(ROOT).parts
+    return "api" in parts[:-1] or "tests" in parts[:-1] or path.name == "urls.py"
+
+
+def _module_of(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported(tree: ast.AST, module: str, is_package: bool) -> Iterator[tuple[int, str]]:
+    """Every module an import statement anywhere in ``tree`` names (line, dotted name)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolved against this module's package
+                package = module.split(".")
+                package = package if is_package else package[:-1]
+                base = ".".join(package[: len(package) - node.level + 1])
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module or ""
+            yield node.lineno, target
+            for alias in node.names:  # ``from contacts import api``
+                yield node.lineno, f"{target}.{alias.name}"
+
+
+def _names_api(name: str) -> bool:
+    return any(name == package or name.startswith(f"{package}.") for package in API_PACKAGES)
+
+
+def test_nothing_below_the_api_layer_imports_it():
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    offenders: dict[str, str] = {}  # "path:line" -> the api module it names
+    for relative in tracked:
+        path = ROOT / relative
+        if _may_import_api(path) or not path.exists():
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=relative)
+        module = _module_of(path)
+        for line, name in _imported(tree, module, path.name == "__init__.py"):
+            if _names_api(name):
+                offenders.setdefault(f"{relative}:{line}", name)
+    assert not offenders, "Only api/ packages, urls.py and tests may import an app's api/:\n" + "\n".join(
+        f"{where} imports {name}" for where, name in offenders.items()
+    )
+
+
+def test_the_scan_sees_function_level_and_relative_imports():
+    source = "def f():\n    from contacts.api.serializers import X\n\nfrom .api import views\n"
+    names = [name for _line, name in _imported(ast.parse(source), "crm.services", False)]
+    assert "contacts.api.serializers" in names and "crm.api" in names
