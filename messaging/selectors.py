@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 from accounts.models import User, Workspace
 from messaging.models import Conversation, Message
 from whatshybrid.api.errors import ApplicationError
+from whatshybrid.db import rows_by_ids
 
 # ``closed`` is the original backend's word for resolved.
 STATUS_ALIASES = {"closed": Conversation.Status.RESOLVED, "active": None}
@@ -82,6 +83,16 @@ MESSAGE_COLUMNS = (
 _HAS_LABELS = Subquery(
     Conversation.labels.through.objects.filter(conversation_id=OuterRef("pk")).values("label_id")[:1]
 )
+_READ_COLUMNS = (*CONVERSATION_COLUMNS, "has_labels")
+
+
+def _conversations(workspace_id: uuid.UUID, ids: list[uuid.UUID]) -> QuerySet:
+    return (
+        Conversation.objects.filter(workspace_id=workspace_id)
+        .filter(pk__in=ids)
+        .annotate(has_labels=_HAS_LABELS)
+        .values(*_READ_COLUMNS)
+    )
 
 
 def conversation_rows(*, ids: Sequence[uuid.UUID], workspace: Workspace | uuid.UUID) -> list[dict[str, Any]]:
@@ -90,12 +101,9 @@ def conversation_rows(*, ids: Sequence[uuid.UUID], workspace: Workspace | uuid.U
     ids = list(dict.fromkeys(ids))
     if not ids:
         return []
-    found = (
-        Conversation.objects.filter(workspace_id=getattr(workspace, "pk", workspace), pk__in=ids)
-        .annotate(has_labels=_HAS_LABELS)
-        .values(*CONVERSATION_COLUMNS, "has_labels")
-    )
-    rows = {row["id"]: row for row in found}
+    # Compiled once (``rows_by_ids``): the list page and every message's event read this.
+    found = rows_by_ids(_conversations, workspace_id=getattr(workspace, "pk", workspace), ids=ids)
+    rows = {row["id"]: row for row in (dict(zip(_READ_COLUMNS, values, strict=True)) for values in found)}
     labelled = [pk for pk, row in rows.items() if row.pop("has_labels") is not None]
     labels: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
     if labelled:

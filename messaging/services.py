@@ -3,11 +3,12 @@ transaction, with the same payload the REST API returns."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User, Workspace
@@ -16,6 +17,7 @@ from contacts.services import contact_get_or_create_by_phone
 from messaging.models import Conversation, Message
 from messaging.payloads import conversation_payload, message_payload
 from whatshybrid.api.errors import ApplicationError, Conflict, NotFoundError
+from whatshybrid.db import rows_by_ids
 from whatshybrid.realtime.publisher import publish, publish_many
 
 ACTIVE = Q(status__in=[Conversation.Status.OPEN, Conversation.Status.PENDING, Conversation.Status.SNOOZED])
@@ -177,33 +179,40 @@ def _existing_message(
     return Message.objects.filter(keys, conversation_id=conversation.pk).order_by("sent_at", "id").first()
 
 
-def _move_forward(conversation: Conversation, message: Message) -> list[str]:
-    """Moves the locked ``conversation`` forward for its new ``message``; returns the changed fields."""
+# What a new message moves forward, read under the conversation's row lock.
+_ACTIVITY_FIELDS = ("status", "unread_count", "last_message_at", "first_incoming_at", "first_response_at")
+
+
+def _locked_activity(workspace_id: uuid.UUID, ids: list[uuid.UUID]) -> QuerySet:
+    return (
+        Conversation.objects.filter(workspace_id=workspace_id)
+        .filter(pk__in=ids)
+        .select_for_update()
+        .values(*_ACTIVITY_FIELDS)
+    )
+
+
+def _activity_changes(state: dict[str, Any], message: Message) -> dict[str, Any]:
+    """The conversation fields a new ``message`` moves forward from the locked ``state``."""
     now = timezone.now()
-    changed = ["last_activity_at", "updated_at"]
-    conversation.last_activity_at = now
+    changes: dict[str, Any] = {"last_activity_at": now, "updated_at": now}
     # A late-arriving older message (history sync) must not replace the newer preview.
-    if conversation.last_message_at is None or message.sent_at >= conversation.last_message_at:
-        conversation.last_message, conversation.last_message_at = message, message.sent_at
-        changed += ["last_message", "last_message_at"]
+    if state["last_message_at"] is None or message.sent_at >= state["last_message_at"]:
+        changes |= {"last_message": message, "last_message_at": message.sent_at}
     if message.direction == Message.Direction.INCOMING:
-        conversation.unread_count += 1
-        changed.append("unread_count")
-        if conversation.first_incoming_at is None:
-            conversation.first_incoming_at = message.sent_at
-            changed.append("first_incoming_at")
-        if conversation.status == Conversation.Status.SNOOZED:  # the customer wrote back
-            conversation.status, conversation.snoozed_until = Conversation.Status.OPEN, None
-            changed += ["status", "snoozed_until"]
+        changes["unread_count"] = state["unread_count"] + 1
+        if state["first_incoming_at"] is None:
+            changes["first_incoming_at"] = message.sent_at
+        if state["status"] == Conversation.Status.SNOOZED:  # the customer wrote back
+            changes |= {"status": Conversation.Status.OPEN, "snoozed_until": None}
     elif (
         message.message_type != Message.Type.NOTE
-        and conversation.first_incoming_at is not None
-        and conversation.first_response_at is None
+        and state["first_incoming_at"] is not None
+        and state["first_response_at"] is None
     ):
-        conversation.first_response_at = message.sent_at
-        conversation.first_response_seconds = _seconds_between(conversation.first_incoming_at, message.sent_at)
-        changed += ["first_response_at", "first_response_seconds"]
-    return changed
+        changes["first_response_at"] = message.sent_at
+        changes["first_response_seconds"] = _seconds_between(state["first_incoming_at"], message.sent_at)
+    return changes
 
 
 @transaction.atomic
@@ -226,17 +235,15 @@ def message_create(
     """
     # The row lock orders concurrent sends to one conversation (SQLite's IMMEDIATE transactions
     # hold the database's write lock already): each sees its predecessor's counts, and a retry of
-    # a stored send finds that row below, however many retries race.
-    locked = Conversation.objects.select_for_update().filter(workspace_id=conversation.workspace_id, pk=conversation.pk)
-    conversation = locked.first()
-    if conversation is None:
+    # a send finds the first one's row committed, however many retries race. The read is compiled
+    # once (``rows_by_ids``: loading the model instance tripled a send's own time).
+    locked = rows_by_ids(_locked_activity, workspace_id=conversation.workspace_id, ids=[conversation.pk])
+    if not locked:
         raise NotFoundError("Conversation not found.")
-    existing = _existing_message(conversation, client_message_id, external_id)
-    if existing is not None:
-        return existing, False
+    state = dict(zip(_ACTIVITY_FIELDS, locked[0], strict=True))
     is_outgoing = direction == Message.Direction.OUTGOING
     sent_at = sent_at or timezone.now()
-    message = Message.objects.create(
+    message = Message(
         workspace_id=conversation.workspace_id,
         conversation=conversation,
         direction=direction,
@@ -250,7 +257,18 @@ def message_create(
         client_message_id=client_message_id or None,
         sender=sender if is_outgoing else None,
     )
-    conversation.save(update_fields=_move_forward(conversation, message))
+    # Insert first, look up only on a collision: the unique client/external ids answer for a
+    # retry, so a new message (the common case) costs no extra read. The savepoint keeps the
+    # transaction usable after the collision.
+    try:
+        with transaction.atomic():
+            message.save(force_insert=True)
+    except IntegrityError:
+        existing = _existing_message(conversation, client_message_id, external_id)
+        if existing is None:
+            raise
+        return existing, False
+    Conversation.objects.filter(pk=conversation.pk).update(**_activity_changes(state, message))
     publish_many(
         conversation.workspace_id,
         [("message:created", message_payload(message)), ("conversation:updated", conversation_payload(conversation))],

@@ -65,9 +65,7 @@ def task_clock(workspace: Any) -> tuple[datetime.datetime, datetime.date]:
 def task_payloads(rows: Iterable[Any], *, workspace: Any) -> list[dict[str, Any]]:
     """The objects of these ``task_rows`` rows (or ``Task`` instances), judged at one instant."""
     now, today = task_clock(workspace)
-    return [
-        task_representation(task_row(row) if isinstance(row, Task) else row, now=now, today=today) for row in rows
-    ]
+    return [task_representation(task_row(row) if isinstance(row, Task) else row, now=now, today=today) for row in rows]
 
 
 def task_payload(task: Task) -> dict[str, Any]:

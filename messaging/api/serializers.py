@@ -64,6 +64,17 @@ class MessagePreviewSerializer(serializers.ModelSerializer):
         return message.content[:PREVIEW_LENGTH]
 
 
+class ConversationListSerializer(serializers.ListSerializer):
+    """A page of conversations in one read (``conversation_payloads``), not one per conversation."""
+
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        conversations = list(data.all() if hasattr(data, "all") else data)
+        if not conversations:
+            return []
+        workspace = self.context.get("workspace") or conversations[0].workspace_id
+        return conversation_payloads([conversation.pk for conversation in conversations], workspace=workspace)
+
+
 class ConversationSerializer(serializers.ModelSerializer):
     contact_id = serializers.UUIDField(read_only=True)
     contact = ConversationContactSerializer(read_only=True)
@@ -98,6 +109,7 @@ class ConversationSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+        list_serializer_class = ConversationListSerializer
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         return conversation_payloads([instance.pk], workspace=instance.workspace_id)[0]
