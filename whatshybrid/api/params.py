@@ -54,14 +54,6 @@ def parse_text(raw: str, *, name: str, max_length: int = TEXT_MAX_LENGTH) -> str
     return raw.strip()[:max_length]
 
 
-def text_param(params: Any, *names: str, max_length: int = TEXT_MAX_LENGTH) -> str:
-    """The first non-empty of ``names`` through ``parse_text``."""
-    for name in names:
-        if text := parse_text(params.get(name) or "", name=name, max_length=max_length):
-            return text
-    return ""
-
-
 def parse_uuid(raw: str, *, name: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(raw).strip())
@@ -104,7 +96,8 @@ def parse_decimal(raw: str, *, name: str, max_digits: int = 20, decimal_places: 
         raise FieldInvalid(name, "Must be a number.") from None
     if not number.is_finite():
         raise FieldInvalid(name, "Must be a number.")
-    if abs(number) >= decimal.Decimal(10) ** (max_digits - decimal_places):
+    # adjusted() is the exponent of the leading digit, read without arithmetic that could overflow.
+    if number and number.adjusted() >= max_digits - decimal_places:
         raise FieldInvalid(name, f"Must have at most {max_digits - decimal_places} digits before the point.")
     return number
 
