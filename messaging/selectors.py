@@ -119,13 +119,21 @@ _UUID = UUIDField()
 _HAS_LABELS = Subquery(
     Conversation.labels.through.objects.filter(conversation_id=OuterRef("pk")).values("label_id")[:1]
 )
+# Both reads are scoped to the workspace (its id is the first parameter): a conversation id of
+# another workspace is simply not found, whoever calls them.
 _CONVERSATIONS = _CompiledForIds(
-    lambda ids: Conversation.objects.filter(pk__in=ids).annotate(has_labels=_HAS_LABELS).values(*_READ_COLUMNS)
+    lambda workspace_id, ids: (
+        Conversation.objects.filter(workspace_id=workspace_id)
+        .filter(pk__in=ids)
+        .annotate(has_labels=_HAS_LABELS)
+        .values(*_READ_COLUMNS)
+    ),
+    scoped=True,
 )
 # The row a new message updates, read under the lock that orders concurrent writers (PostgreSQL
 # locks only the conversation, not the rows it is joined with; SQLite's IMMEDIATE transactions
-# already hold the database's write lock). Scoped to the workspace: it is also the message
-# create's tenancy check, so another workspace's conversation is neither read nor locked.
+# already hold the database's write lock). It is also the message create's tenancy check, so
+# another workspace's conversation is neither read nor locked.
 _CONVERSATIONS_FOR_UPDATE = _CompiledForIds(
     lambda workspace_id, ids: (
         Conversation.objects.filter(workspace_id=workspace_id)
@@ -145,19 +153,14 @@ _LABELS = _CompiledForIds(
 )
 
 
-def conversation_rows(
-    *, ids: Sequence[uuid.UUID], locked_in_workspace: uuid.UUID | None = None
-) -> list[dict[str, Any]]:
-    """The API columns of these conversations (already workspace-scoped ids), in ``ids`` order,
-    each with its ``labels``: one query, and a second when any of them has labels. ``locked_in_workspace`` keeps only
-    that workspace's conversations and locks them until the end of the transaction."""
+def conversation_rows(*, workspace_id: uuid.UUID, ids: Sequence[uuid.UUID], lock: bool = False) -> list[dict[str, Any]]:
+    """The API columns of the workspace's conversations among ``ids``, in ``ids`` order, each with
+    its ``labels``: one query, and a second when any of them has labels. ``lock`` locks them until
+    the end of the transaction."""
     ids = list(dict.fromkeys(ids))
     if not ids:
         return []
-    if locked_in_workspace is None:
-        values_rows = _CONVERSATIONS.rows(ids)
-    else:
-        values_rows = _CONVERSATIONS_FOR_UPDATE.rows(ids, locked_in_workspace)
+    values_rows = (_CONVERSATIONS_FOR_UPDATE if lock else _CONVERSATIONS).rows(ids, workspace_id)
     found = (dict(zip(_READ_COLUMNS, values, strict=True)) for values in values_rows)
     rows = {row["id"]: row for row in found}
     labelled = [pk for pk, row in rows.items() if row.pop("has_labels") is not None]

@@ -38,7 +38,7 @@ STATUS_TIMESTAMP = {"delivered": "delivered_at", "read": "read_at", "failed": "f
 def _conversation_payload(conversation: Conversation) -> dict[str, Any]:
     from messaging.api.serializers import conversation_payloads
 
-    return conversation_payloads([conversation.pk])[0]
+    return conversation_payloads(workspace_id=conversation.workspace_id, ids=[conversation.pk])[0]
 
 
 def _message_payload(message: Message) -> dict[str, Any]:
@@ -266,7 +266,7 @@ def _message_write_ctes(vendor: str, names: tuple[str, ...]) -> str:
 def _locked_row(conversation: Conversation) -> dict[str, Any]:
     """The conversation's row, locked until commit, from its own workspace only: this read is
     also the tenancy check of a message create, so the view need not load the conversation first."""
-    rows = conversation_rows(ids=[conversation.pk], locked_in_workspace=conversation.workspace_id)
+    rows = conversation_rows(workspace_id=conversation.workspace_id, ids=[conversation.pk], lock=True)
     if not rows:
         raise NotFoundError("Conversation not found.")
     return rows[0]

@@ -99,9 +99,9 @@ def conversation_representation(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def conversation_payloads(ids: Sequence[Any]) -> list[dict[str, Any]]:
-    """API objects for these (workspace-scoped) conversation ids, in order, in two queries."""
-    return [conversation_representation(row) for row in conversation_rows(ids=ids)]
+def conversation_payloads(*, workspace_id: Any, ids: Sequence[Any]) -> list[dict[str, Any]]:
+    """API objects for the workspace's conversations among ``ids``, in order, in two queries."""
+    return [conversation_representation(row) for row in conversation_rows(workspace_id=workspace_id, ids=ids)]
 
 
 def message_payload(message: Any) -> dict[str, Any]:
@@ -191,7 +191,7 @@ class ConversationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
-        return conversation_payloads([instance.pk])[0]
+        return conversation_payloads(workspace_id=instance.workspace_id, ids=[instance.pk])[0]
 
 
 class TextField(serializers.CharField):

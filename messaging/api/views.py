@@ -91,9 +91,10 @@ class ConversationViewSet(WorkspaceViewSet):
         return queryset
 
     def output(self, instance: Any, *, many: bool = False) -> Any:
+        workspace_id = self.request.workspace.pk
         if many:
-            return conversation_payloads([conversation.pk for conversation in instance])
-        return conversation_payloads([instance.pk])[0]
+            return conversation_payloads(workspace_id=workspace_id, ids=[conversation.pk for conversation in instance])
+        return conversation_payloads(workspace_id=workspace_id, ids=[instance.pk])[0]
 
     def get_serializer_class(self) -> type:
         if self.action == "create":

@@ -47,5 +47,5 @@ def test_message_create_event_carries_the_labels_of_a_labelled_conversation(work
         str(plain.pk): [],
     }
     # A page mixing both reads the labels of the labelled one only, and in order.
-    payloads = conversation_payloads([plain.pk, labelled.pk])
+    payloads = conversation_payloads(workspace_id=workspace.pk, ids=[plain.pk, labelled.pk])
     assert [payload["labels"] for payload in payloads] == [[], updates[str(labelled.pk)]]
