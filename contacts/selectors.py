@@ -10,7 +10,7 @@ from django.db.models import Model, Q
 
 from accounts.models import Workspace
 from contacts.models import Contact
-from contacts.phones import normalize_phone
+from contacts.phones import InvalidPhone, normalize_phone
 from crm.models import Deal
 from messaging.models import Conversation
 from tasks.models import Task
@@ -32,7 +32,7 @@ def search_filter(text: str, *, region: str) -> Q:
     digits = _DIGITS.sub("", text)
     if len(digits) >= 3:
         condition |= Q(phone__contains=digits)
-    with contextlib.suppress(ValueError):
+    with contextlib.suppress(InvalidPhone):
         condition |= Q(phone=normalize_phone(text, default_region=region))
     return condition
 

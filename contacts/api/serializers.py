@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from contacts import fields as rules
 from contacts.models import Contact
-from contacts.phones import normalize_phone
+from contacts.phones import InvalidPhone, normalize_phone
 from crm.models import Label
 from crm.selectors import attach_label_rows
 from whatshybrid.api.serializers import StrictModelSerializer, StrictSerializer, WorkspaceRelatedField, instant_text
@@ -154,7 +154,7 @@ class ContactInputSerializer(StrictModelSerializer):
         workspace = self.context.get("workspace")
         try:
             normalize_phone(value, default_region=getattr(workspace, "default_country", "") or "BR")
-        except ValueError as exc:
+        except InvalidPhone as exc:
             raise serializers.ValidationError(str(exc), code="invalid") from None
         return value
 

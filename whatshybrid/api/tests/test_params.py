@@ -205,3 +205,15 @@ def test_a_viewset_cannot_replace_the_tenancy_lookups():
 def test_error_codes_are_the_strings_clients_see():
     assert ErrorCode.VALIDATION_ERROR == "VALIDATION_ERROR"
     assert json.dumps({"code": ErrorCode.NOT_FOUND}) == '{"code": "NOT_FOUND"}'
+
+
+def test_a_bad_phone_is_one_error_type_rendered_once(api_client):
+    from contacts.phones import InvalidPhone, normalize_phone
+
+    with pytest.raises(InvalidPhone) as caught:
+        normalize_phone("not a phone")
+    assert isinstance(caught.value, FieldInvalid) and isinstance(caught.value, ValueError)
+    assert caught.value.errors == {"phone": [str(caught.value)]}
+    for path in ("/api/v1/conversations", "/api/v1/contacts"):
+        body = assert_json_error(api_client.post(path, {"phone": "not a phone"}), 400, ErrorCode.VALIDATION_ERROR)
+        assert "phone" in body["errors"]
