@@ -121,4 +121,3 @@ def deal_activities(*, deal: Deal) -> QuerySet:
     return DealActivity.objects.filter(workspace_id=deal.workspace_id, deal=deal).select_related("actor")[
         :ACTIVITY_LIMIT
     ]
-

@@ -210,7 +210,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         message = _first_message(errors) or DEFAULT_MESSAGES[400]
-        body = error_body(request, status_code=status_code, message=message, code=ErrorCode.VALIDATION_ERROR, errors=errors)
+        body = error_body(
+            request, status_code=status_code, message=message, code=ErrorCode.VALIDATION_ERROR, errors=errors
+        )
     else:
         detail = getattr(exc, "detail", None)
         code = None
