@@ -35,7 +35,9 @@ class SeededUserLogin:
 # Values a generator rarely reaches but an attacker sends first: every documented query parameter
 # of every operation without path parameters gets each, alone; the gate is still "no 5xx".
 EXTREME_MOMENTS = ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00")
-HUGE = "%_" * 25_001  # past SQLite's 50,000-character LIKE pattern limit
+# Past the API's 1,000-character cap on query values, and still under the HTTP server's URL limit
+# (uvicorn refuses longer request lines itself); whatshybrid/api/tests/test_params.py sends 50,001.
+HUGE = "%_" * 2_500
 NUMBER_OVERFLOWS = ("1e99999999", str(2**64))
 DATE_WORDS = ("after", "before", "since", "date", "due")
 
