@@ -50,7 +50,9 @@ class ParsedFilter(django_filters.Filter):
 
     field_class = ParsedField
 
-    def __init__(self, *args: Any, parse: Callable[..., Any], schema_type: Any = OpenApiTypes.STR, **kwargs: Any):
+    def __init__(
+        self, *args: Any, parse: Callable[..., Any], schema_type: Any = OpenApiTypes.STR, **kwargs: Any
+    ) -> None:
         super().__init__(*args, parse=parse, **kwargs)
         set_override(self, "field", schema_type)
 

@@ -17,7 +17,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from whatshybrid.api.errors import FieldInvalid
+from whatshybrid.api.errors import ErrorCode, FieldInvalid
 
 # Longer values are refused before anything reads them (SQLite gives up on LIKE patterns past
 # 50,000 characters; no filter or cursor needs more than a few hundred).
@@ -31,6 +31,8 @@ _LAST_MOMENT = datetime.datetime.combine(LAST_DAY, datetime.time.max, tzinfo=dat
 TRUE_VALUES = frozenset({"true", "1"})
 BOOLEAN_VALUES = TRUE_VALUES | {"false", "0"}
 NUL_MESSAGE = "Must not contain NUL characters."
+# Their errors keep the paginator's code, whichever check refuses them.
+PAGING_PARAMETERS = frozenset({"cursor", "page", "limit", "before", "after"})
 
 
 def check_query_params(params: Mapping[str, Any]) -> None:
@@ -41,10 +43,11 @@ def check_query_params(params: Mapping[str, Any]) -> None:
             raise FieldInvalid(name.replace("\x00", "\\x00"), NUL_MESSAGE)
         for value in params.getlist(name) if hasattr(params, "getlist") else [params[name]]:
             value = str(value)
+            code = ErrorCode.INVALID_PAGINATION if name in PAGING_PARAMETERS else None
             if "\x00" in value:
-                raise FieldInvalid(name, NUL_MESSAGE)
+                raise FieldInvalid(name, NUL_MESSAGE, code=code)
             if len(value) > QUERY_VALUE_MAX_LENGTH:
-                raise FieldInvalid(name, f"At most {QUERY_VALUE_MAX_LENGTH} characters.")
+                raise FieldInvalid(name, f"At most {QUERY_VALUE_MAX_LENGTH} characters.", code=code)
 
 
 def parse_text(raw: str, *, name: str, max_length: int = TEXT_MAX_LENGTH) -> str:
