@@ -33,7 +33,7 @@ from django.utils import timezone
 from accounts.models import Workspace
 from contacts import fields as rules
 from contacts.models import Contact, ContactImport
-from contacts.phones import MAX_RAW_LENGTH, normalize_phone
+from contacts.phones import MAX_RAW_LENGTH, InvalidPhone, normalize_phone
 from contacts.services import workspace_region
 from crm.models import Label
 from whatshybrid.api.errors import ApplicationError
@@ -248,7 +248,7 @@ def clean_row(row: Any, number: int, region: str) -> CleanRow:
         raise RowError("phone", "invalid", "Phone must be text or digits.")
     try:
         phone = normalize_phone(phone_raw, default_region=region)
-    except ValueError as exc:
+    except InvalidPhone as exc:
         raise RowError("phone", "invalid", str(exc)) from None
     labels = values.pop("labels", None)
     return CleanRow(

@@ -10,6 +10,8 @@ import re
 
 import phonenumbers
 
+from whatshybrid.api.errors import FieldInvalid
+
 MAX_RAW_LENGTH = 64
 _WHATSAPP_SUFFIXES = ("@c.us", "@s.whatsapp.net")
 _FORMATTING = re.compile(r"[\s().\-/]")
@@ -37,30 +39,41 @@ def _parse(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
     return number if phonenumbers.is_valid_number(number) else None
 
 
+class InvalidPhone(FieldInvalid, ValueError):
+    """The one error for a phone that is not a phone: a 400 on ``phone`` wherever it reaches the
+    API's error handler; ``str()`` is the reason alone (import reports show it per row)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("phone", message)
+
+    def __str__(self) -> str:
+        return self.reason
+
+
 def normalize_phone(raw: str, *, default_region: str = "BR") -> str:
-    """Returns the E.164 identity of ``raw`` or raises ``ValueError`` saying why it is not a phone.
+    """Returns the E.164 identity of ``raw`` or raises ``InvalidPhone`` saying why it is not a phone.
 
     Accepts international (``+55 11 99999-0001``), national (``(11) 99999-0001`` read in
     ``default_region``), bare international digits (``5511999990001``) and WhatsApp ids
     (``5511999990001@c.us``). Group ids (``@g.us``) are not people and are rejected.
     """
     if not isinstance(raw, str):
-        raise ValueError("Phone must be a string.")
+        raise InvalidPhone("Phone must be a string.")
     text = raw.strip()
     if not text:
-        raise ValueError("Phone is required.")
+        raise InvalidPhone("Phone is required.")
     if len(text) > MAX_RAW_LENGTH:
-        raise ValueError(f"Phone is too long (at most {MAX_RAW_LENGTH} characters).")
+        raise InvalidPhone(f"Phone is too long (at most {MAX_RAW_LENGTH} characters).")
     if any(ord(char) < 32 for char in text):
-        raise ValueError("Phone must not contain control characters.")
+        raise InvalidPhone("Phone must not contain control characters.")
     lowered = text.lower()
     is_whatsapp_id = lowered.endswith(_WHATSAPP_SUFFIXES)
     if is_whatsapp_id:
         text = text.split("@", 1)[0]
         if not text.isdigit():
-            raise ValueError(f"'{raw}' is not a valid WhatsApp id.")
+            raise InvalidPhone(f"'{raw}' is not a valid WhatsApp id.")
     elif "@" in text:
-        raise ValueError(f"'{raw}' is not a phone number (only WhatsApp ids ending in @c.us are accepted).")
+        raise InvalidPhone(f"'{raw}' is not a phone number (only WhatsApp ids ending in @c.us are accepted).")
 
     compact = _FORMATTING.sub("", text)
     if compact.startswith("00") and compact[2:].isdigit():
@@ -79,4 +92,4 @@ def normalize_phone(raw: str, *, default_region: str = "BR") -> str:
         number = _parse(candidate, region_hint)
         if number is not None:
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    raise ValueError(f"'{raw}' is not a valid phone number.")
+    raise InvalidPhone(f"'{raw}' is not a valid phone number.")

@@ -11,7 +11,7 @@ from accounts.models import Workspace
 from contacts.models import Contact, ContactImport
 from contacts.payloads import contact_payload
 from contacts.phones import normalize_phone
-from whatshybrid.api.errors import ApplicationError, Conflict
+from whatshybrid.api.errors import Conflict
 from whatshybrid.realtime.publisher import publish
 
 SCALAR_FIELDS = ("name", "email", "company", "notes", "tags", "custom_fields", "source", "opted_out")
@@ -23,11 +23,8 @@ def workspace_region(workspace: Workspace) -> str:
 
 
 def phone_identity(*, workspace: Workspace, phone: str) -> str:
-    """Normalizes ``phone`` in the workspace's region; a bad phone is a 400 naming the field."""
-    try:
-        return normalize_phone(phone, default_region=workspace_region(workspace))
-    except ValueError as exc:
-        raise ApplicationError(str(exc), code="VALIDATION_ERROR", errors={"phone": [str(exc)]}) from exc
+    """Normalizes ``phone`` in the workspace's region; a bad phone is ``InvalidPhone`` (a 400 on ``phone``)."""
+    return normalize_phone(phone, default_region=workspace_region(workspace))
 
 
 def _duplicate(existing_id: Any, phone: str) -> Conflict:
@@ -117,7 +114,7 @@ def contact_get_or_create_by_phone(
 ) -> tuple[Contact, bool]:
     """The contact whose identity is ``phone`` (any format), created when missing.
 
-    Raises ``ValueError`` for a phone that is not a phone, like ``normalize_phone``. A
+    Raises ``InvalidPhone`` for a phone that is not a phone, like ``normalize_phone``. A
     concurrent creator of the same phone is absorbed: both callers get the same row.
     """
     identity = normalize_phone(phone, default_region=workspace_region(workspace))

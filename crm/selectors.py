@@ -7,13 +7,13 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Count, DecimalField, F, Model, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, F, Model, QuerySet, Sum, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Lower
 
-from accounts.models import Membership, Workspace
+from accounts.models import Workspace
 from crm.models import Deal, DealActivity, Label, PipelineStage
-from whatshybrid.api.errors import ApplicationError
+from whatshybrid.api.errors import FieldInvalid
 from whatshybrid.api.expressions import json_rows
 
 ACTIVITY_LIMIT = 50
@@ -24,10 +24,6 @@ RELATED_VALUES = {
     "contact_phone": F("contact__phone"),
     "stage_name": F("stage__name"),
 }
-
-
-def _invalid(name: str, message: str) -> ApplicationError:
-    return ApplicationError(f"{name}: {message}", code="VALIDATION_ERROR", errors={name: [message]})
 
 
 def stage_list(*, workspace: Workspace) -> QuerySet:
@@ -50,20 +46,20 @@ def _by_id_or_name(model: type, *, workspace: Workspace, value: Any, field: str)
     """A row of the workspace by id, or by name (any case) when exactly one row has it."""
     what = model._meta.verbose_name
     if not isinstance(value, str) or not value.strip():
-        raise _invalid(field, f"Must be a {what} id or name.")
+        raise FieldInvalid(field, f"Must be a {what} id or name.")
     # PostgreSQL cannot hold NUL in text: it would fail inside the query as a 500.
     if "\x00" in value:
-        raise _invalid(field, "Must not contain NUL characters.")
+        raise FieldInvalid(field, "Must not contain NUL characters.")
     rows = model.objects.filter(workspace=workspace)
     try:
         row = rows.filter(pk=uuid.UUID(value)).first()
     except ValueError:
         matches = list(rows.annotate(lname=Lower("name")).filter(lname=value.strip().lower())[:2])
         if len(matches) > 1:
-            raise _invalid(field, f"Several {what}s are named {value!r}; use the {what} id.") from None
+            raise FieldInvalid(field, f"Several {what}s are named {value!r}; use the {what} id.") from None
         row = matches[0] if matches else None
     if row is None:
-        raise _invalid(field, f"{what.capitalize()} {value!r} not found.")
+        raise FieldInvalid(field, f"{what.capitalize()} {value!r} not found.")
     return row
 
 
@@ -73,60 +69,6 @@ def stage_resolve(*, workspace: Workspace, value: Any, field: str = "stage") -> 
 
 def label_resolve(*, workspace: Workspace, value: Any, field: str = "label") -> Label:
     return _by_id_or_name(Label, workspace=workspace, value=value, field=field)
-
-
-def _uuid(name: str, raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise _invalid(name, "Must be a UUID.") from None
-
-
-def _decimal(name: str, raw: str) -> decimal.Decimal:
-    try:
-        number = decimal.Decimal(raw)
-    except decimal.InvalidOperation:
-        number = None
-    if number is None or not number.is_finite():
-        raise _invalid(name, "Must be a number.")
-    return number
-
-
-def deal_filter(queryset: QuerySet, *, params: Any, workspace: Workspace, user: Any = None) -> QuerySet:
-    """Applies the deal list's query filters; a malformed value is a 400 naming the parameter."""
-    for name, value in params.items():
-        if "\x00" in str(value):
-            raise _invalid(str(name), "Must not contain NUL characters.")
-    if raw := params.get("stage"):
-        queryset = queryset.filter(stage=stage_resolve(workspace=workspace, value=raw))
-    if raw := params.get("status"):
-        if raw not in Deal.Status.values:
-            raise _invalid("status", f"Must be one of {', '.join(Deal.Status.values)}.")
-        queryset = queryset.filter(status=raw)
-    if raw := params.get("contact") or params.get("contact_id"):
-        queryset = queryset.filter(contact_id=_uuid("contact", raw))
-    if raw := params.get("assigned_to"):
-        if raw == "none":
-            queryset = queryset.filter(assigned_to__isnull=True)
-        elif raw == "me":
-            queryset = queryset.filter(assigned_to=user)
-        else:
-            queryset = queryset.filter(assigned_to_id=_uuid("assigned_to", raw))
-    if raw := params.get("label"):
-        queryset = queryset.filter(labels=label_resolve(workspace=workspace, value=raw))
-    for name, lookup in (
-        ("value_min", "value__gte"),
-        ("min_value", "value__gte"),
-        ("value_max", "value__lte"),
-        ("max_value", "value__lte"),
-    ):
-        if raw := params.get(name):
-            queryset = queryset.filter(**{lookup: _decimal(name, raw)})
-    if text := (params.get("q") or params.get("search") or "").strip():
-        queryset = queryset.filter(
-            Q(title__icontains=text) | Q(description__icontains=text) | Q(contact__name__icontains=text)
-        )
-    return queryset
 
 
 def with_relations(queryset: QuerySet) -> QuerySet:
@@ -179,7 +121,3 @@ def deal_activities(*, deal: Deal) -> QuerySet:
     return DealActivity.objects.filter(workspace_id=deal.workspace_id, deal=deal).select_related("actor")[
         :ACTIVITY_LIMIT
     ]
-
-
-def is_member(*, workspace: Workspace, user_id: Any) -> bool:
-    return Membership.objects.filter(workspace=workspace, user_id=user_id).exists()

@@ -12,23 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery
 from django.utils.dateparse import parse_datetime
 
-from accounts.models import User, Workspace
+from accounts.models import Workspace
 from messaging.models import Conversation, Message
-from whatshybrid.api.errors import ApplicationError
+from whatshybrid.api.errors import ErrorCode, FieldInvalid
+from whatshybrid.api.params import check_moment
 from whatshybrid.db import rows_by_ids
 
-# ``closed`` is the original backend's word for resolved.
+# ``closed`` is the original backend's word for resolved; ``active`` (lists only) is any but resolved.
 STATUS_ALIASES = {"closed": Conversation.Status.RESOLVED, "active": None}
-
-
-class InvalidFilter(ApplicationError):
-    default_code = "VALIDATION_ERROR"
-
-
 LAST_MESSAGE_FIELDS = ("direction", "message_type", "content", "status", "sent_at")
 # What the API shows of a conversation, read as plain rows (no model instances): the list is the
 # hot path and building 50 instances of four joined models cost more than the queries.
@@ -131,68 +125,8 @@ def parse_status(raw: str) -> str:
     value = raw.strip().lower()
     value = STATUS_ALIASES.get(value, value) or value
     if value not in Conversation.Status.values:
-        raise InvalidFilter(
-            f"Unknown status '{raw}'.",
-            errors={"status": [f"Use one of: {', '.join(Conversation.Status.values)} (or closed)."]},
-        )
+        raise FieldInvalid("status", f"Use one of: {', '.join(Conversation.Status.values)} (or closed).")
     return value
-
-
-def _tag_filter(tag: str) -> Q:
-    if connection.features.supports_json_field_contains:
-        return Q(tags__contains=[tag])
-    # SQLite stores the list as JSON text; the quoted, escaped element matches whole tags only.
-    return Q(tags__icontains=json.dumps(tag))
-
-
-def conversation_filter(
-    queryset: QuerySet[Conversation], *, params: Any, user: User | None = None
-) -> QuerySet[Conversation]:
-    """Applies the list filters: status, assigned_to (id, ``me``, ``none``), label, tag, contact, q."""
-    statuses = [s for s in params.get("status", "").split(",") if s.strip()]
-    if statuses:
-        if any(s.strip().lower() == "active" for s in statuses):
-            queryset = queryset.exclude(status=Conversation.Status.RESOLVED)
-        else:
-            queryset = queryset.filter(status__in={parse_status(s) for s in statuses})
-
-    assignee = params.get("assigned_to", "").strip()
-    if assignee == "me" and user is not None:
-        queryset = queryset.filter(assigned_to=user)
-    elif assignee in ("none", "null", "unassigned"):
-        queryset = queryset.filter(assigned_to__isnull=True)
-    elif assignee:
-        queryset = queryset.filter(assigned_to=_uuid_param("assigned_to", assignee))
-
-    contact = params.get("contact_id") or params.get("contact")
-    if contact:
-        queryset = queryset.filter(contact_id=_uuid_param("contact", contact))
-
-    label = params.get("label") or params.get("label_id")
-    if label:
-        try:
-            queryset = queryset.filter(labels__id=uuid.UUID(label))
-        except ValueError:
-            queryset = queryset.filter(labels__name__iexact=label)
-
-    tag = params.get("tag")
-    if tag:
-        queryset = queryset.filter(_tag_filter(tag))
-
-    text = (params.get("q") or "").strip()
-    if text:
-        in_messages = Message.objects.filter(conversation=OuterRef("pk"), content__icontains=text)
-        queryset = queryset.filter(
-            Q(contact__name__icontains=text) | Q(contact__phone__icontains=text) | Exists(in_messages)
-        )
-    return queryset
-
-
-def _uuid_param(name: str, raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        raise InvalidFilter(f"{name} must be an id.", errors={name: ["Must be a UUID."]})
 
 
 # --- messages of one conversation: keyset on (sent_at, id) in both directions ----------------
@@ -229,7 +163,7 @@ def _decode_cursor(name: str, cursor: str, conversation: Conversation) -> tuple[
     if message_id is not None:
         row = Message.objects.filter(conversation=conversation, pk=message_id).values_list("sent_at", "id").first()
         if row is None:
-            raise InvalidFilter(f"{name}: no such message in this conversation.", errors={name: ["Unknown message."]})
+            raise FieldInvalid(name, "No such message in this conversation.")
         return row
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -237,11 +171,9 @@ def _decode_cursor(name: str, cursor: str, conversation: Conversation) -> tuple[
         moment = parse_datetime(moment_raw)
         if moment is None:
             raise ValueError("moment")
-        return moment, uuid.UUID(id_raw)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise InvalidFilter(
-            f"{name} is not a valid cursor.", code="INVALID_PAGINATION", errors={name: ["Invalid cursor."]}
-        )
+        return check_moment(moment, name=name), uuid.UUID(id_raw)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, FieldInvalid):
+        raise FieldInvalid(name, "Invalid cursor.", code=ErrorCode.INVALID_PAGINATION) from None
 
 
 def message_page(
@@ -251,7 +183,7 @@ def message_page(
     just ``after`` it. Each is one index range scan on (conversation, sent_at, id): the plain
     ``sent_at`` bound is what lets the planner seek instead of filtering from the newest row."""
     if before and after:
-        raise InvalidFilter("Pass before or after, not both.", errors={"before": ["Not with after."]})
+        raise FieldInvalid("before", "Not with after.")
     base = Message.objects.filter(conversation=conversation)
     if after:
         moment, pk = _decode_cursor("after", after, conversation)

@@ -64,11 +64,8 @@ def conversation_open(
 def conversation_open_by_phone(*, workspace: Workspace, phone: str, name: str = "") -> tuple[Conversation, bool]:
     """Finds or creates the contact for ``phone`` (any format the contacts app accepts), then opens
     its conversation."""
-    try:
-        contact, _created = contact_get_or_create_by_phone(workspace=workspace, phone=phone, name=name)
-    except ValueError as exc:
-        message = str(exc) or "Invalid phone number."
-        raise ApplicationError(f"phone: {message}", code="VALIDATION_ERROR", errors={"phone": [message]})
+    # A phone that is not a phone raises InvalidPhone: a 400 on ``phone``.
+    contact, _created = contact_get_or_create_by_phone(workspace=workspace, phone=phone, name=name)
     return conversation_open(workspace=workspace, contact=contact)
 
 

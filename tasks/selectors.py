@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import datetime
-import uuid
 import zoneinfo
 from types import SimpleNamespace
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.models import Workspace
 from tasks.models import Task
-from whatshybrid.api.errors import ApplicationError
-from whatshybrid.api.params import text_param
+from whatshybrid.api.errors import FieldInvalid
+from whatshybrid.api.params import check_moment, parse_day_or_moment
 
 NOT_DONE = Q(status__in=Task.OPEN_STATUSES)
 
@@ -52,110 +50,37 @@ def task_is_overdue(task: Any, *, now: datetime.datetime, today: datetime.date) 
 
 
 def parse_due(raw: Any, *, workspace: Workspace) -> datetime.date | datetime.datetime:
-    """An ISO date (a whole day) or date-time; a date-time without offset is local wall time."""
+    """An ISO date (a whole day) or date-time; a date-time without offset is local wall time.
+
+    Raises ``ValueError`` saying why (the task serializer's fields report it on the field).
+    """
     if not isinstance(raw, str):
         raise ValueError("Must be an ISO 8601 date or date-time string.")
-    text = raw.strip()
     try:
-        # parse_datetime also reads a bare date (as midnight), so a date is tried first.
-        day = parse_date(text)
-        moment = None if day else parse_datetime(text.replace(" ", "+") if "T" in text else text)
-    except ValueError:
-        moment = day = None
-    if day is not None:
-        return day
-    if moment is None:
-        raise ValueError("Must be an ISO 8601 date (YYYY-MM-DD) or date-time.")
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=workspace_zone(workspace))
-    try:
-        return moment.astimezone(datetime.UTC)
-    except OverflowError:  # e.g. 9999-12-31T23:00-03:00 is past the last representable instant
-        raise ValueError("Date-time out of range.") from None
+        value = parse_day_or_moment(raw, name="due")
+        if not isinstance(value, datetime.datetime):
+            return value
+        if timezone.is_naive(value):
+            value = value.replace(tzinfo=workspace_zone(workspace))
+        return check_moment(value, name="due")
+    except FieldInvalid as exc:
+        raise ValueError(exc.reason) from None
 
 
-def _invalid(name: str, message: str) -> ApplicationError:
-    return ApplicationError(f"{name}: {message}", code="VALIDATION_ERROR", errors={name: [message]})
-
-
-def _choices(params: Any, name: str, choices: type) -> list[str] | None:
-    raw = (params.get(name) or "").strip()
-    if not raw:
-        return None
-    values = [value.strip().lower() for value in raw.split(",") if value.strip()]
-    allowed = set(choices.values)
-    bad = [value for value in values if value not in allowed]
-    if bad:
-        raise _invalid(name, f"Unknown value {bad[0]!r}; use one of: {', '.join(sorted(allowed))}.")
-    return values
-
-
-def _uuid(params: Any, *names: str) -> uuid.UUID | None:
-    for name in names:
-        raw = (params.get(name) or "").strip()
-        if raw:
-            try:
-                return uuid.UUID(raw)
-            except ValueError:
-                raise _invalid(name, "Must be a UUID.") from None
-    return None
-
-
-def _due_bound(params: Any, name: str, *, workspace: Workspace, upper: bool) -> Q | None:
-    """Tasks due on or after (``upper=False``) / on or before the given date or date-time.
+def due_condition(bound: datetime.date | datetime.datetime, *, workspace: Workspace, upper: bool) -> Q:
+    """Tasks due on or after (``upper=False``) / on or before ``bound`` (from ``parse_due``).
 
     A bare date covers its whole local day; a date-time compares instants with instants and
     matches day tasks whose local day contains or follows/precedes it.
     """
-    raw = params.get(name)
-    if not raw:
-        return None
-    try:
-        bound = parse_due(raw, workspace=workspace)
-    except ValueError as exc:
-        raise _invalid(name, str(exc)) from None
-    try:
-        if isinstance(bound, datetime.datetime):
-            day = bound.astimezone(workspace_zone(workspace)).date()
-            if upper:
-                return Q(due_at__lte=bound) | Q(due_day__lte=day)
-            return Q(due_at__gte=bound) | Q(due_day__gte=day)
+    if isinstance(bound, datetime.datetime):
+        day = bound.astimezone(workspace_zone(workspace)).date()
         if upper:
-            return Q(due_at__lt=day_start(workspace, bound + datetime.timedelta(days=1))) | Q(due_day__lte=bound)
-        return Q(due_at__gte=day_start(workspace, bound)) | Q(due_day__gte=bound)
-    except OverflowError:
-        raise _invalid(name, "Date out of range.") from None
-
-
-def task_filter(queryset: QuerySet[Task], *, params: Any, workspace: Workspace, user: Any = None) -> QuerySet[Task]:
-    """status, priority, type (comma lists), contact, deal, assigned_to (id, me, none),
-    due_after/due_before, overdue, q."""
-    for name, choices in (("status", Task.Status), ("priority", Task.Priority), ("type", Task.Type)):
-        if (values := _choices(params, name, choices)) is not None:
-            queryset = queryset.filter(**{f"{name}__in": values})
-    if (contact := _uuid(params, "contact_id", "contact")) is not None:
-        queryset = queryset.filter(contact_id=contact)
-    if (deal := _uuid(params, "deal_id", "deal")) is not None:
-        queryset = queryset.filter(deal_id=deal)
-    assignee = (params.get("assigned_to") or "").strip().lower()
-    if assignee == "me":
-        queryset = queryset.filter(assigned_to=user)
-    elif assignee in ("none", "null", "unassigned"):
-        queryset = queryset.filter(assigned_to__isnull=True)
-    elif assignee:
-        queryset = queryset.filter(assigned_to_id=_uuid(params, "assigned_to"))
-    for name, upper in (("due_after", False), ("due_before", True)):
-        if (condition := _due_bound(params, name, workspace=workspace, upper=upper)) is not None:
-            queryset = queryset.filter(condition)
-    overdue = (params.get("overdue") or "").strip().lower()
-    if overdue:
-        if overdue not in {"true", "false", "1", "0"}:
-            raise _invalid("overdue", "Must be true or false.")
-        condition = overdue_condition(workspace)
-        queryset = queryset.filter(condition) if overdue in {"true", "1"} else queryset.exclude(condition)
-    if text := text_param(params, "q", "search"):
-        queryset = queryset.filter(Q(title__icontains=text) | Q(description__icontains=text))
-    return queryset
+            return Q(due_at__lte=bound) | Q(due_day__lte=day)
+        return Q(due_at__gte=bound) | Q(due_day__gte=day)
+    if upper:
+        return Q(due_at__lt=day_start(workspace, bound + datetime.timedelta(days=1))) | Q(due_day__lte=bound)
+    return Q(due_at__gte=day_start(workspace, bound)) | Q(due_day__gte=bound)
 
 
 # What the task object shows: the task's columns (attribute names) and, read as plain values

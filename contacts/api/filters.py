@@ -1,40 +1,58 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 
 from django.db.models import QuerySet
-from rest_framework.filters import BaseFilterBackend
-from rest_framework.request import Request
 
-from contacts.selectors import contact_filter
+from contacts.selectors import ORDERINGS, search_filter
 from contacts.services import workspace_region
-
-QUERY_PARAMETERS = (
-    ("search", "Text in name, email or company, or a phone in any format (alias: q)."),
-    ("q", "Same as search."),
-    ("tag", "Contacts carrying this tag."),
-    ("label", "A label id or name."),
-    ("source", "Exact source (manual, import, whatsapp...)."),
-    ("opted_out", "true or false."),
-    ("created_after", "ISO 8601 date or date-time (inclusive)."),
-    ("created_before", "ISO 8601 date or date-time (inclusive)."),
-    ("updated_after", "ISO 8601 date or date-time (inclusive)."),
-    ("updated_before", "ISO 8601 date or date-time (inclusive)."),
-    ("updated_since", "ISO 8601 date-time: contacts changed since (for resync)."),
-    ("ordering", "created_at, updated_at, name or last_interaction_at; prefix - for descending."),
-)
+from whatshybrid.api import filters
+from whatshybrid.api.errors import FieldInvalid
 
 
-class ContactFilterBackend(BaseFilterBackend):
-    """The contact list's query filters (list action only)."""
+def _ordering(raw: str, *, name: str) -> str:
+    if raw.lstrip("-") not in ORDERINGS:
+        raise FieldInvalid(name, f"One of: {', '.join(sorted(ORDERINGS))} (prefix - for descending).")
+    return raw
 
-    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
-        if getattr(view, "action", None) != "list":
-            return queryset
-        return contact_filter(queryset, params=request.query_params, region=workspace_region(request.workspace))
 
-    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        return [
-            {"name": name, "required": False, "in": "query", "description": text, "schema": {"type": "string"}}
-            for name, text in QUERY_PARAMETERS
-        ]
+class ContactFilterSet(filters.WorkspaceFilterSet):
+    aliases: ClassVar[dict[str, str]] = {"search": "q"}
+
+    q = filters.text_filter(
+        "Text in name, email or company, or a phone in any format (alias: search).", method="by_text"
+    )
+    search = filters.text_filter("Same as q.", method="by_text")
+    tag = filters.text_filter("Contacts carrying this tag.", method="by_tag")
+    label = filters.text_filter("A label id or name.", method="by_label")
+    source = filters.text_filter("Exact source (manual, import, whatsapp...).", field_name="source")
+    opted_out = filters.bool_filter("true or false.", field_name="opted_out")
+    created_after = filters.moment_filter(
+        "ISO 8601 date or date-time (inclusive).", field_name="created_at", lookup_expr="gte"
+    )
+    created_before = filters.moment_filter(
+        "ISO 8601 date or date-time (inclusive).", end_of_day=True, field_name="created_at", lookup_expr="lte"
+    )
+    updated_after = filters.moment_filter(
+        "ISO 8601 date or date-time (inclusive).", field_name="updated_at", lookup_expr="gte"
+    )
+    updated_before = filters.moment_filter(
+        "ISO 8601 date or date-time (inclusive).", end_of_day=True, field_name="updated_at", lookup_expr="lte"
+    )
+    ordering = filters.ParsedFilter(
+        parse=_ordering,
+        method="by_ordering",
+        help_text="created_at, updated_at, name or last_interaction_at; prefix - for descending.",
+    )
+
+    def by_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(search_filter(value, region=workspace_region(self.workspace)))
+
+    def by_tag(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(filters.tags_contain(value))
+
+    def by_label(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(filters.labelled(value)).distinct()
+
+    def by_ordering(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.order_by(value, "-id" if value.startswith("-") else "id")

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from contacts import fields as rules
 from contacts.models import Contact
 from contacts.payloads import attach_labels, contact_payloads, contact_representation
-from contacts.phones import normalize_phone
+from contacts.phones import InvalidPhone, normalize_phone
 from crm.models import Label
 from whatshybrid.api.serializers import StrictModelSerializer, StrictSerializer, WorkspaceRelatedField
 
@@ -128,7 +128,7 @@ class ContactInputSerializer(StrictModelSerializer):
         workspace = self.context.get("workspace")
         try:
             normalize_phone(value, default_region=getattr(workspace, "default_country", "") or "BR")
-        except ValueError as exc:
+        except InvalidPhone as exc:
             raise serializers.ValidationError(str(exc), code="invalid") from None
         return value
 

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contacts import selectors, services
-from contacts.api.filters import ContactFilterBackend
+from contacts.api.filters import ContactFilterSet
 from contacts.api.serializers import (
     ContactImportInputSerializer,
     ContactImportSerializer,
@@ -65,7 +65,7 @@ class ContactViewSet(WorkspaceViewSet):
     object_name = "contact"
     serializer_class = ContactSerializer
     input_serializer_class = ContactInputSerializer
-    filter_backends: ClassVar[list] = [ContactFilterBackend]
+    filterset_class = ContactFilterSet
     max_page_size = settings.CONTACTS_PAGE_SIZE_MAX
     parser_classes: ClassVar[list] = [JSONParser, MultiPartParser, FormParser]
     role_requirements: ClassVar[dict] = {"import_status": ALL_ROLES}

@@ -1,36 +1,46 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 
-from django.db.models import QuerySet
-from rest_framework.filters import BaseFilterBackend
-from rest_framework.request import Request
+from django.db.models import Q, QuerySet
 
-from crm.selectors import deal_filter
-
-QUERY_PARAMETERS = (
-    ("stage", "A stage id, or a stage name when exactly one stage has it."),
-    ("status", "open, won or lost."),
-    ("contact", "A contact id (alias: contact_id)."),
-    ("assigned_to", "A user id, 'me' or 'none'."),
-    ("label", "A label id or name."),
-    ("value_min", "Minimum value, inclusive (alias: min_value)."),
-    ("value_max", "Maximum value, inclusive (alias: max_value)."),
-    ("q", "Text in the title, description or contact name (alias: search)."),
-    ("updated_since", "ISO 8601 date-time: deals changed since (for resync)."),
-)
+from crm.models import Deal
+from crm.selectors import label_resolve, stage_resolve
+from whatshybrid.api import filters
 
 
-class DealFilterBackend(BaseFilterBackend):
-    """The deal list's query filters (list action only)."""
+class DealFilterSet(filters.WorkspaceFilterSet):
+    aliases: ClassVar[dict[str, str]] = {
+        "contact_id": "contact",
+        "min_value": "value_min",
+        "max_value": "value_max",
+        "search": "q",
+    }
 
-    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
-        if getattr(view, "action", None) != "list":
-            return queryset
-        return deal_filter(queryset, params=request.query_params, workspace=request.workspace, user=request.user)
+    stage = filters.text_filter("A stage id, or a stage name when exactly one stage has it.", method="by_stage")
+    status = filters.choices_filter("The deal's status.", allowed=Deal.Status.values, field_name="status")
+    contact = filters.uuid_filter("A contact id (alias: contact_id).", field_name="contact_id")
+    contact_id = filters.uuid_filter("Same as contact.", field_name="contact_id")
+    assigned_to = filters.assignee_filter()
+    label = filters.text_filter("A label id or name.", method="by_label")
+    value_min = filters.decimal_filter(
+        "Minimum value, inclusive (alias: min_value).", field_name="value", lookup_expr="gte"
+    )
+    min_value = filters.decimal_filter("Same as value_min.", field_name="value", lookup_expr="gte")
+    value_max = filters.decimal_filter(
+        "Maximum value, inclusive (alias: max_value).", field_name="value", lookup_expr="lte"
+    )
+    max_value = filters.decimal_filter("Same as value_max.", field_name="value", lookup_expr="lte")
+    q = filters.text_filter("Text in the title, description or contact name (alias: search).", method="by_text")
+    search = filters.text_filter("Same as q.", method="by_text")
 
-    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        return [
-            {"name": name, "required": False, "in": "query", "description": text, "schema": {"type": "string"}}
-            for name, text in QUERY_PARAMETERS
-        ]
+    def by_stage(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(stage=stage_resolve(workspace=self.workspace, value=value))
+
+    def by_label(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(labels=label_resolve(workspace=self.workspace, value=value))
+
+    def by_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(
+            Q(title__icontains=value) | Q(description__icontains=value) | Q(contact__name__icontains=value)
+        )

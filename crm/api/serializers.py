@@ -7,7 +7,6 @@ import zoneinfo
 from typing import Any
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 from rest_framework.fields import empty
 
@@ -17,8 +16,9 @@ from contacts.models import Contact
 from crm import selectors
 from crm.models import Deal, DealActivity, Label, PipelineStage
 from crm.payloads import deal_representation
-from whatshybrid.api.errors import ApplicationError
+from whatshybrid.api.errors import ApplicationError, FieldInvalid
 from whatshybrid.api.fields import StrictCharField
+from whatshybrid.api.params import check_moment, parse_day_or_moment
 from whatshybrid.api.serializers import StrictSerializer, WorkspaceRelatedField
 
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -187,15 +187,15 @@ class LenientDateField(serializers.DateField):
     def to_internal_value(self, value: Any) -> Any:
         if isinstance(value, str) and len(value) > 10 and value[10] in "T ":
             try:
-                moment = parse_datetime(value.replace(" ", "T", 1))
-            except ValueError:
-                moment = None
-            if moment is None:
-                self.fail("invalid", format="YYYY-MM-DD")
-            if timezone.is_aware(moment):
-                workspace = self.context.get("workspace")
-                moment = moment.astimezone(workspace_zone(workspace))
-            return moment.date()
+                moment = parse_day_or_moment(value.replace(" ", "T", 1), name=self.field_name)
+                if isinstance(moment, datetime.datetime) and timezone.is_aware(moment):
+                    # Within range in UTC, so moving it into any timezone cannot overflow.
+                    moment = check_moment(moment, name=self.field_name).astimezone(
+                        workspace_zone(self.context.get("workspace"))
+                    )
+            except FieldInvalid as exc:
+                raise serializers.ValidationError(exc.reason, code="invalid") from None
+            return moment.date() if isinstance(moment, datetime.datetime) else moment
         return super().to_internal_value(value)
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm import selectors, services
-from crm.api.filters import DealFilterBackend
+from crm.api.filters import DealFilterSet
 from crm.api.serializers import (
     DealActivitySerializer,
     DealInputSerializer,
@@ -123,7 +123,7 @@ class DealViewSet(WorkspaceViewSet):
     object_name = "deal"
     serializer_class = DealSerializer
     input_serializer_class = DealInputSerializer
-    filter_backends: ClassVar[list] = [DealFilterBackend]
+    filterset_class = DealFilterSet
 
     def narrow_queryset(self, queryset: Any) -> Any:
         queryset = selectors.with_relations(queryset)

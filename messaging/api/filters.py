@@ -1,37 +1,48 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 
-from django.db.models import QuerySet
-from rest_framework.filters import BaseFilterBackend
-from rest_framework.request import Request
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from messaging.selectors import conversation_filter
+from messaging.models import Conversation, Message
+from messaging.selectors import STATUS_ALIASES
+from whatshybrid.api import filters, params
 
 
-class ConversationFilterBackend(BaseFilterBackend):
-    """The conversation list's query filters (list action only)."""
+def _statuses(raw: str, *, name: str) -> list[str | None]:
+    allowed = [*Conversation.Status.values, *STATUS_ALIASES]
+    return [STATUS_ALIASES.get(value, value) for value in params.parse_choices(raw, name=name, allowed=allowed)]
 
-    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
-        if getattr(view, "action", None) != "list":
-            return queryset
-        return conversation_filter(queryset, params=request.query_params, user=request.user)
 
-    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        def param(name: str, description: str) -> dict[str, Any]:
-            return {
-                "name": name,
-                "required": False,
-                "in": "query",
-                "description": description,
-                "schema": {"type": "string"},
-            }
+class ConversationFilterSet(filters.WorkspaceFilterSet):
+    aliases: ClassVar[dict[str, str]] = {"contact_id": "contact", "label_id": "label"}
 
-        return [
-            param("status", "Comma-separated: open, pending, snoozed, resolved (closed = resolved), or active."),
-            param("assigned_to", "A member's user id, `me` or `none`."),
-            param("contact_id", "Only this contact's conversations."),
-            param("label", "A label id or name."),
-            param("tag", "A tag (exact, case-insensitive)."),
-            param("q", "Text in the contact's name or phone or in any message."),
-        ]
+    status = filters.ParsedFilter(
+        parse=_statuses,
+        method="by_status",
+        help_text="Comma-separated: open, pending, snoozed, resolved (closed = resolved), or active.",
+    )
+    assigned_to = filters.assignee_filter()
+    contact = filters.uuid_filter("Only this contact's conversations (alias: contact_id).", field_name="contact_id")
+    contact_id = filters.uuid_filter("Same as contact.", field_name="contact_id")
+    label = filters.text_filter("A label id or name (alias: label_id).", method="by_label")
+    label_id = filters.text_filter("Same as label.", method="by_label")
+    tag = filters.text_filter("A tag (exact, case-insensitive).", method="by_tag")
+    q = filters.text_filter("Text in the contact's name or phone or in any message.", method="by_text")
+
+    def by_status(self, queryset: QuerySet, name: str, value: list[str | None]) -> QuerySet:
+        if None in value:  # active
+            return queryset.exclude(status=Conversation.Status.RESOLVED)
+        return queryset.filter(status__in=set(value))
+
+    def by_label(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(filters.labelled(value))
+
+    def by_tag(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(filters.tags_contain(value))
+
+    def by_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        in_messages = Message.objects.filter(conversation=OuterRef("pk"), content__icontains=value)
+        return queryset.filter(
+            Q(contact__name__icontains=value) | Q(contact__phone__icontains=value) | Exists(in_messages)
+        )

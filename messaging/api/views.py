@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from messaging import selectors, services
-from messaging.api.filters import ConversationFilterBackend
+from messaging.api.filters import ConversationFilterSet
 from messaging.api.serializers import (
     ChatMessageSerializer,
     ConversationDetailSerializer,
@@ -76,7 +76,7 @@ class ConversationViewSet(WorkspaceViewSet):
     object_name = "conversation"
     serializer_class = ConversationSerializer
     input_serializer_class = ConversationUpdateInputSerializer
-    filter_backends: ClassVar[list] = [ConversationFilterBackend]
+    filterset_class = ConversationFilterSet
     role_requirements: ClassVar[dict] = {"destroy": MANAGER_ROLES, "read": ALL_ROLES}
 
     def narrow_queryset(self, queryset: QuerySet) -> QuerySet:

@@ -8,8 +8,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from contacts.models import Contact
+from messaging.api.filters import ConversationFilterSet
 from messaging.models import Conversation, Message
-from messaging.selectors import conversation_filter
 
 pytestmark = [
     pytest.mark.django_db,
@@ -34,7 +34,7 @@ def test_a_rare_term_is_found_through_the_trigram_index(workspace):
         )
         for n in range(CONVERSATIONS * MESSAGES_EACH)
     )
-    queryset = conversation_filter(Conversation.objects.filter(workspace=workspace), params={"q": "pedido nº 1234"})
+    queryset = ConversationFilterSet({"q": "pedido nº 1234"}, Conversation.objects.filter(workspace=workspace)).qs
     sql, params = queryset.values("id").query.sql_with_params()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("ANALYZE")

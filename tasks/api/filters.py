@@ -1,44 +1,48 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 
-from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter
-from rest_framework.filters import BaseFilterBackend
-from rest_framework.request import Request
+from django.db.models import Q, QuerySet
 
-from tasks.selectors import task_filter
-
-QUERY_PARAMETERS = (
-    ("status", "pending, in_progress, completed, cancelled (comma-separated for several)."),
-    ("priority", "low, medium, high, urgent (comma-separated for several)."),
-    ("type", "follow_up, message, call, meeting, email, other (comma-separated for several)."),
-    ("contact", "A contact id (alias: contact_id)."),
-    ("deal", "A deal id (alias: deal_id)."),
-    ("assigned_to", "A member's user id, `me` or `none`."),
-    ("due_after", "ISO date (from the start of that local day) or date-time; inclusive."),
-    ("due_before", "ISO date (to the end of that local day) or date-time; inclusive."),
-    ("overdue", "true: only overdue tasks; false: only the others."),
-    ("q", "Text in title or description (alias: search)."),
-)
-PAGING_PARAMETERS = (
-    ("limit", "Page size (clamped to the endpoint's maximum)."),
-    ("cursor", "Opaque cursor from `next_cursor`."),
-    ("page", "Page number (original backend's offset paging)."),
-    ("updated_since", "ISO 8601 date-time: tasks changed since (for resync)."),
-)
+from tasks.models import Task
+from tasks.selectors import due_condition, overdue_condition, parse_due
+from whatshybrid.api import filters
+from whatshybrid.api.errors import FieldInvalid
 
 
-def schema_parameters(*, with_paging: bool = False) -> list[OpenApiParameter]:
-    """The list filters for the OpenAPI schema (the base schema adds paging to ``list`` only)."""
-    pairs = QUERY_PARAMETERS + (PAGING_PARAMETERS if with_paging else ())
-    return [OpenApiParameter(name, str, description=text) for name, text in pairs]
+class TaskFilterSet(filters.WorkspaceFilterSet):
+    aliases: ClassVar[dict[str, str]] = {"contact_id": "contact", "deal_id": "deal", "search": "q"}
 
+    status = filters.choices_filter("Comma-separated for several.", allowed=Task.Status.values, field_name="status")
+    priority = filters.choices_filter(
+        "Comma-separated for several.", allowed=Task.Priority.values, field_name="priority"
+    )
+    type = filters.choices_filter("Comma-separated for several.", allowed=Task.Type.values, field_name="type")
+    contact = filters.uuid_filter("A contact id (alias: contact_id).", field_name="contact_id")
+    contact_id = filters.uuid_filter("Same as contact.", field_name="contact_id")
+    deal = filters.uuid_filter("A deal id (alias: deal_id).", field_name="deal_id")
+    deal_id = filters.uuid_filter("Same as deal.", field_name="deal_id")
+    assigned_to = filters.assignee_filter()
+    due_after = filters.text_filter(
+        "ISO date (from the start of that local day) or date-time; inclusive.", method="by_due"
+    )
+    due_before = filters.text_filter(
+        "ISO date (to the end of that local day) or date-time; inclusive.", method="by_due"
+    )
+    overdue = filters.bool_filter("true: only overdue tasks; false: only the others.", method="by_overdue")
+    q = filters.text_filter("Text in title or description (alias: search).", method="by_text")
+    search = filters.text_filter("Same as q.", method="by_text")
 
-class TaskFilterBackend(BaseFilterBackend):
-    """The task list's query filters (list and overdue actions)."""
+    def by_due(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        try:
+            bound = parse_due(value, workspace=self.workspace)
+        except ValueError as exc:
+            raise FieldInvalid(name, str(exc)) from None
+        return queryset.filter(due_condition(bound, workspace=self.workspace, upper=name == "due_before"))
 
-    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
-        if getattr(view, "action", None) not in ("list", "overdue"):
-            return queryset
-        return task_filter(queryset, params=request.query_params, workspace=request.workspace, user=request.user)
+    def by_overdue(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        condition = overdue_condition(self.workspace)
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+    def by_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tasks import selectors, services
-from tasks.api.filters import TaskFilterBackend, schema_parameters
+from tasks.api.filters import TaskFilterSet
 from tasks.api.serializers import TaskInputSerializer, TaskSerializer
 from tasks.models import Task
 from whatshybrid.api.views import WorkspaceViewSet
@@ -43,7 +43,8 @@ class TaskViewSet(WorkspaceViewSet):
     object_name = "task"
     serializer_class = TaskSerializer
     input_serializer_class = TaskInputSerializer
-    filter_backends: ClassVar[list] = [TaskFilterBackend]
+    filterset_class = TaskFilterSet
+    filter_actions = ("list", "overdue")
     # The extension's sync reads only the first page of an unlimited GET: make that page whole.
     default_page_size = max_page_size = settings.SYNC_PAGE_SIZE_DEFAULT
 
@@ -52,13 +53,12 @@ class TaskViewSet(WorkspaceViewSet):
             return selectors.task_rows(queryset)
         return selectors.task_with_related(queryset)
 
-    @extend_schema(operation_id="tasks_list", parameters=schema_parameters())
+    @extend_schema(operation_id="tasks_list")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="tasks_overdue_list",
-        parameters=schema_parameters(with_paging=True),
         responses={200: TaskPageSerializer},
     )
     @action(detail=False, methods=["get"])

@@ -1,26 +1,20 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 
-from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter
-from rest_framework.filters import BaseFilterBackend
-from rest_framework.request import Request
+from django.db.models import Q, QuerySet
 
-from templates_app.selectors import template_filter
-
-QUERY_PARAMETERS = (
-    ("category", "Exact category (case-insensitive)."),
-    ("q", "Text in name, content or category (alias: search)."),
-)
+from whatshybrid.api import filters
 
 
-class TemplateFilterBackend(BaseFilterBackend):
-    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
-        if getattr(view, "action", None) != "list":
-            return queryset
-        return template_filter(queryset, params=request.query_params)
+class TemplateFilterSet(filters.WorkspaceFilterSet):
+    aliases: ClassVar[dict[str, str]] = {"search": "q"}
 
+    category = filters.text_filter(
+        "Exact category (case-insensitive).", field_name="category", lookup_expr="iexact", max_length=60
+    )
+    q = filters.text_filter("Text in name, content or category (alias: search).", method="by_text")
+    search = filters.text_filter("Same as q.", method="by_text")
 
-def schema_parameters() -> list[OpenApiParameter]:
-    return [OpenApiParameter(name, str, description=text) for name, text in QUERY_PARAMETERS]
+    def by_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Q(name__icontains=value) | Q(content__icontains=value) | Q(category__icontains=value))

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from templates_app import services
-from templates_app.api.filters import TemplateFilterBackend, schema_parameters
+from templates_app.api.filters import TemplateFilterSet
 from templates_app.api.serializers import (
     TemplateInputSerializer,
     TemplateRenderInputSerializer,
@@ -38,13 +38,13 @@ class TemplateViewSet(WorkspaceViewSet):
     object_name = "template"
     serializer_class = TemplateSerializer
     input_serializer_class = TemplateInputSerializer
-    filter_backends: ClassVar[list] = [TemplateFilterBackend]
+    filterset_class = TemplateFilterSet
     # The extension's sync reads only the first page of an unlimited GET: make that page whole.
     default_page_size = max_page_size = settings.SYNC_PAGE_SIZE_DEFAULT
     # Rendering reads; any member may preview a template.
     role_requirements: ClassVar[dict] = {"render_template": ALL_ROLES}
 
-    @extend_schema(operation_id="templates_list", parameters=schema_parameters())
+    @extend_schema(operation_id="templates_list")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 

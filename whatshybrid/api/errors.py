@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 from typing import Any
 
@@ -19,11 +20,32 @@ from rest_framework.views import exception_handler as drf_exception_handler
 logger = logging.getLogger(__name__)
 
 
+class ErrorCode(enum.StrEnum):
+    """The ``code`` of every error body the API writes (clients switch on these strings)."""
+
+    BAD_REQUEST = "BAD_REQUEST"
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    PARSE_ERROR = "PARSE_ERROR"
+    INVALID_PAGINATION = "INVALID_PAGINATION"
+    NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    NOT_FOUND = "NOT_FOUND"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
+    CONFLICT = "CONFLICT"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    UNPROCESSABLE = "UNPROCESSABLE"
+    RATE_LIMITED = "RATE_LIMITED"
+    SERVER_ERROR = "SERVER_ERROR"
+    ERROR = "ERROR"
+
+
 class ApplicationError(Exception):
     """A domain rule was broken; services raise it, the handler renders it."""
 
     status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "BAD_REQUEST"
+    default_code: str = ErrorCode.BAD_REQUEST
 
     def __init__(
         self,
@@ -45,19 +67,31 @@ class ApplicationError(Exception):
         self.headers = headers or {}
 
 
+class FieldInvalid(ApplicationError):
+    """One input field (body or query parameter) has a value the API cannot use: a 400 whose
+    ``errors`` name the field, rendered like a serializer's validation error."""
+
+    default_code = ErrorCode.VALIDATION_ERROR
+
+    def __init__(self, field: str, message: str, *, code: str | None = None) -> None:
+        super().__init__(f"{field}: {message}", code=code, errors={field: [message]})
+        self.field = field
+        self.reason = message
+
+
 class Conflict(ApplicationError):
     status_code = status.HTTP_409_CONFLICT
-    default_code = "CONFLICT"
+    default_code = ErrorCode.CONFLICT
 
 
 class NotFoundError(ApplicationError):
     status_code = status.HTTP_404_NOT_FOUND
-    default_code = "NOT_FOUND"
+    default_code = ErrorCode.NOT_FOUND
 
 
 class RateLimitedError(ApplicationError):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_code = "RATE_LIMITED"
+    default_code = ErrorCode.RATE_LIMITED
 
 
 DEFAULT_MESSAGES = {
@@ -101,20 +135,23 @@ def json_error(request: HttpRequest | None, status_code: int, **kwargs: Any) -> 
     return JsonResponse(error_body(request, status_code=status_code, **kwargs), status=status_code)
 
 
+STATUS_CODES = {
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.NOT_AUTHENTICATED,
+    403: ErrorCode.PERMISSION_DENIED,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    406: ErrorCode.NOT_ACCEPTABLE,
+    409: ErrorCode.CONFLICT,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    422: ErrorCode.UNPROCESSABLE,
+    429: ErrorCode.RATE_LIMITED,
+}
+
+
 def _code_for_status(status_code: int) -> str:
-    return {
-        400: "BAD_REQUEST",
-        401: "NOT_AUTHENTICATED",
-        403: "PERMISSION_DENIED",
-        404: "NOT_FOUND",
-        405: "METHOD_NOT_ALLOWED",
-        406: "NOT_ACCEPTABLE",
-        409: "CONFLICT",
-        413: "PAYLOAD_TOO_LARGE",
-        415: "UNSUPPORTED_MEDIA_TYPE",
-        422: "UNPROCESSABLE",
-        429: "RATE_LIMITED",
-    }.get(status_code, "SERVER_ERROR" if status_code >= 500 else "ERROR")
+    return STATUS_CODES.get(status_code, ErrorCode.SERVER_ERROR if status_code >= 500 else ErrorCode.ERROR)
 
 
 def _first_message(errors: Any, prefix: str = "") -> str | None:
@@ -157,7 +194,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         # request between validation and commit: a conflict the client can retry, not a crash.
         logger.warning("integrity conflict on %s: %s", getattr(request, "path", "?"), exc)
         message = "The request conflicts with a concurrent change. Retry it."
-        return Response(error_body(request, status_code=409, message=message, code="CONFLICT"), status=409)
+        return Response(error_body(request, status_code=409, message=message, code=ErrorCode.CONFLICT), status=409)
     if isinstance(exc, (Http404, ObjectDoesNotExist)):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -173,7 +210,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         message = _first_message(errors) or DEFAULT_MESSAGES[400]
-        body = error_body(request, status_code=status_code, message=message, code="VALIDATION_ERROR", errors=errors)
+        body = error_body(
+            request, status_code=status_code, message=message, code=ErrorCode.VALIDATION_ERROR, errors=errors
+        )
     else:
         detail = getattr(exc, "detail", None)
         code = None
@@ -185,12 +224,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             message = str(detail)
             code = getattr(detail, "code", None)
         if isinstance(exc, exceptions.NotAuthenticated):
-            code = "NOT_AUTHENTICATED"
+            code = ErrorCode.NOT_AUTHENTICATED
         elif isinstance(exc, exceptions.Throttled):
-            code = "RATE_LIMITED"
+            code = ErrorCode.RATE_LIMITED
             message = DEFAULT_MESSAGES[429]
         elif isinstance(exc, exceptions.ParseError):
-            code = "PARSE_ERROR"
+            code = ErrorCode.PARSE_ERROR
             message = "Malformed JSON body: " + (message or "")
         body = error_body(
             request,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import json
 from typing import Any
 
@@ -16,14 +17,15 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Model, Q, QuerySet
 from rest_framework.request import Request
 
-from whatshybrid.api.errors import ApplicationError
+from whatshybrid.api.errors import ApplicationError, ErrorCode, FieldInvalid
+from whatshybrid.api.params import check_day, check_moment
 
 # Beyond this the OFFSET would overflow the database's integer; cursors reach any depth.
 MAX_PAGE = 1_000_000
 
 
 class InvalidPageParameter(ApplicationError):
-    default_code = "INVALID_PAGINATION"
+    default_code = ErrorCode.INVALID_PAGINATION
 
 
 def parse_limit(request: Request, *, default: int, maximum: int) -> int:
@@ -82,10 +84,29 @@ def _decode(cursor: str, queryset: QuerySet, ordering: list[tuple[str, bool]]) -
         values = []
         for (name, _desc), raw in zip(ordering, raw_values, strict=True):
             field = queryset.model._meta.pk if name == "pk" else _resolve_field(queryset.model, name)
-            values.append(None if raw is None else field.to_python(raw))
+            values.append(None if raw is None else _in_range(field.to_python(raw)))
         return values
-    except (ValueError, TypeError, LookupError, binascii.Error, UnicodeDecodeError, ValidationError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        LookupError,
+        binascii.Error,
+        UnicodeDecodeError,
+        ValidationError,
+        FieldInvalid,
+    ) as exc:
         raise InvalidPageParameter("cursor is invalid or expired.", errors={"cursor": ["Invalid cursor."]}) from exc
+
+
+def _in_range(value: Any) -> Any:
+    """A cursor's date or date-time, refused when comparing it could overflow in the database."""
+    if isinstance(value, datetime.datetime):
+        return check_moment(value, name="cursor")
+    if isinstance(value, datetime.date):
+        return check_day(value, name="cursor")
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ValueError("integer out of range")
+    return value
 
 
 def _resolve_field(model: Any, path: str) -> Any:

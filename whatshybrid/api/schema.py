@@ -80,16 +80,23 @@ class EnvelopeAutoSchema(AutoSchema):
             return False
         return super()._is_list_view(serializer)
 
+    def _filtered_action(self) -> bool:
+        return self._envelope_view() and getattr(self.view, "action", None) in self.view.filter_actions
+
+    def get_filter_backends(self) -> list[Any]:
+        # The list actions' parameters come from their FilterSet (django-filter's extension).
+        if self._envelope_view():
+            return list(self.view.filter_backends) if self._filtered_action() else []
+        return super().get_filter_backends()
+
     def get_override_parameters(self) -> list[Any]:
         params = list(super().get_override_parameters())
-        if self._envelope_view() and getattr(self.view, "action", None) == "list":
+        if self._filtered_action():
             params += [
                 OpenApiParameter("limit", int, description="Page size (clamped to the endpoint's maximum)."),
                 OpenApiParameter("cursor", str, description="Opaque cursor from `next_cursor`."),
                 OpenApiParameter("page", int, description="Page number (original backend's offset paging)."),
             ]
-            if getattr(self.view, "updated_since_field", None):
-                params.append(OpenApiParameter("updated_since", str, description="ISO 8601; rows changed since."))
         return params
 
     def get_response_serializers(self) -> Any:

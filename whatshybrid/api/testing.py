@@ -1,12 +1,13 @@
 """The standard checks every workspace endpoint gets (after NetBox's ``APITestCase`` helpers).
 
-Usage in an app's tests::
+Usage in an app's tests (the clients and workspaces are the root conftest's fixtures)::
 
-    def test_standard(api_contract):
-        api_contract(
-            list_url="/api/v1/contacts", resource_name="contacts", object_name="contact",
-            make=lambda ws: contact_factory(workspace=ws),   # one row in workspace ws
-            detail_methods=("get", "put", "delete"),
+    def test_standard_checks(api_client, other_client, anon_client, workspace, other_workspace):
+        check_standard_endpoint(
+            api_client=api_client, other_client=other_client, anon_client=anon_client,
+            workspace=workspace, other_workspace=other_workspace,
+            list_url="/api/v1/contacts", detail_url=lambda c: f"/api/v1/contacts/{c.pk}",
+            resource_name="contacts", make=lambda ws: contact_factory(workspace=ws),
         )
 
 It asserts: anonymous → 401 JSON everywhere; another workspace's object → 404 on every detail

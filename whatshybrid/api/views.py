@@ -7,14 +7,11 @@ of another workspace is a 404, never a 403, so ids cannot be probed.
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db.models import Model, QuerySet
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
@@ -23,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from whatshybrid.api.errors import ApplicationError
+from whatshybrid.api.filters import WorkspaceFilterBackend, WorkspaceFilterSet
 from whatshybrid.api.idempotency import (
     IdempotentReplay,
     idempotency_begin,
@@ -31,6 +28,7 @@ from whatshybrid.api.idempotency import (
     idempotency_release,
 )
 from whatshybrid.api.pagination import ResourcePagination
+from whatshybrid.api.params import check_query_params
 from whatshybrid.api.permissions import HasWorkspaceRole
 from whatshybrid.api.throttling import GeneralRateThrottle
 
@@ -52,6 +50,8 @@ class WorkspaceRequestMixin:
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        # Every endpoint, filters or not: no NUL and no oversized value reaches a query.
+        check_query_params(request.query_params)
         self._idempotency_record = idempotency_begin(request)
 
     def handle_exception(self, exc: Exception) -> Response:
@@ -96,7 +96,8 @@ class WorkspaceViewSet(WorkspaceRequestMixin, GenericViewSet):
     Subclasses set ``model``, ``resource_name`` ("contacts"), ``object_name`` ("contact"),
     ``serializer_class`` (output) and ``input_serializer_class``, narrow with
     ``narrow_queryset`` and write through services in ``perform_create``/``perform_update``/
-    ``perform_destroy``. They may not override ``get_queryset``: that is the tenancy boundary.
+    ``perform_destroy``, and filter lists with a ``filterset_class`` (a ``WorkspaceFilterSet``).
+    They may not override ``get_queryset`` or ``get_object``: that is the tenancy boundary.
     """
 
     model: ClassVar[type[Model]]
@@ -106,14 +107,18 @@ class WorkspaceViewSet(WorkspaceRequestMixin, GenericViewSet):
     max_page_size: ClassVar[int | None] = None
     # Set where the extension's "sync all" lists without a limit and reads only the first page.
     default_page_size: ClassVar[int | None] = None
-    updated_since_field: ClassVar[str | None] = "updated_at"
+    filter_backends: ClassVar[list] = [WorkspaceFilterBackend]
+    filterset_class: ClassVar[type] = WorkspaceFilterSet
+    # The actions whose queryset the filterset narrows (and whose schema lists its parameters).
+    filter_actions: ClassVar[tuple[str, ...]] = ("list",)
     lookup_value_regex = UUID_PATTERN
     http_method_names: ClassVar[list[str]] = ["get", "post", "put", "patch", "delete", "options"]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "get_queryset" in cls.__dict__:
-            raise TypeError(f"{cls.__name__} must narrow with narrow_queryset(), not override get_queryset().")
+        for method in ("get_queryset", "get_object"):
+            if method in cls.__dict__:
+                raise TypeError(f"{cls.__name__} must narrow with narrow_queryset(), not override {method}().")
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), **self.workspace_context()}
@@ -151,27 +156,8 @@ class WorkspaceViewSet(WorkspaceRequestMixin, GenericViewSet):
     def object_response(self, instance: Any, *, status_code: int = status.HTTP_200_OK, **extra: Any) -> Response:
         return Response({self.object_name: self.output(instance), **extra}, status=status_code)
 
-    def filter_updated_since(self, queryset: QuerySet) -> QuerySet:
-        raw = self.request.query_params.get("updated_since")
-        if not raw or not self.updated_since_field:
-            return queryset
-        try:
-            # A "+" in the offset arrives as a space when the client did not URL-encode it.
-            moment = parse_datetime(raw.replace(" ", "+"))
-        except ValueError:  # well-formed but impossible, e.g. month 13
-            moment = None
-        if moment is None:
-            raise ApplicationError(
-                "updated_since must be an ISO 8601 date-time.",
-                code="VALIDATION_ERROR",
-                errors={"updated_since": ["Invalid date-time."]},
-            )
-        if timezone.is_naive(moment):
-            moment = timezone.make_aware(moment, datetime.UTC)
-        return queryset.filter(**{f"{self.updated_since_field}__gte": moment})
-
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        queryset = self.filter_updated_since(self.filter_queryset(self.get_queryset()))
+        queryset = self.filter_queryset(self.get_queryset())
         rows, meta = ResourcePagination().paginate(
             queryset,
             request,

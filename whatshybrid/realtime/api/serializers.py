@@ -4,10 +4,15 @@ from rest_framework import serializers
 
 from whatshybrid.realtime.models import Event
 
+MAX_SEQ = 2**63 - 1
+
 
 class EventFeedQuerySerializer(serializers.Serializer):
-    after = serializers.IntegerField(min_value=0, required=False, default=0)
-    cursor = serializers.IntegerField(min_value=0, required=False, help_text="The previous page's next_cursor.")
+    # Bounded by the database's 64-bit integer: a larger number would overflow inside the query.
+    after = serializers.IntegerField(min_value=0, max_value=MAX_SEQ, required=False, default=0)
+    cursor = serializers.IntegerField(
+        min_value=0, max_value=MAX_SEQ, required=False, help_text="The previous page's next_cursor."
+    )
 
 
 class EventSerializer(serializers.ModelSerializer):
