@@ -7,6 +7,16 @@ class ContactsConfig(AppConfig):
 
     def ready(self) -> None:
         from contacts.jobs import contact_import_job
+        from whatshybrid.events import register_event
         from whatshybrid.jobs import register_job
 
         register_job("contacts.import", contact_import_job)
+
+        contact = "contacts.payloads.contact_payload"
+        register_event("contact:created", "the new contact (as `GET /contacts/:id` → `contact`)", payload=contact)
+        register_event("contact:updated", "the contact after the change", payload=contact)
+        register_event("contact:deleted", "`{id, phone}` of the deleted contact")
+        register_event(
+            "contacts:imported",
+            "`{import_id, created, updated, since}`: one per committed import batch, not one per contact",
+        )

@@ -19,7 +19,7 @@ from messaging.selectors import LAST_MESSAGE_FIELDS, conversation_rows
 from whatshybrid.api.errors import ApplicationError, Conflict, NotFoundError
 from whatshybrid.api.expressions import prepared_cursor
 from whatshybrid.jobs import enqueue_on_commit
-from whatshybrid.realtime.publisher import Precondition, publish, publish_many
+from whatshybrid.realtime.publisher import publish, publish_many
 
 ACTIVE = Q(status__in=[Conversation.Status.OPEN, Conversation.Status.PENDING, Conversation.Status.SNOOZED])
 
@@ -248,16 +248,6 @@ def _update_params(conversation: Conversation, changes: dict[str, Any]) -> list[
     return params
 
 
-@cache
-def _message_write_ctes(vendor: str, names: tuple[str, ...]) -> str:
-    """PostgreSQL: the message insert and, only when it inserted, the conversation update, as the
-    CTEs that the events' statement runs first (see ``_store_with_activity``)."""
-    return (
-        f"written AS ({_insert_sql(vendor)} RETURNING 1), "
-        f"touched AS ({_update_sql(vendor, names)} AND EXISTS (SELECT FROM written))"
-    )
-
-
 def _locked_row(conversation: Conversation) -> dict[str, Any]:
     """The conversation's row, locked until commit, from its own workspace only: this read is
     also the tenancy check of a message create, so the view need not load the conversation first."""
@@ -281,10 +271,7 @@ def _conversation_after(row: dict[str, Any], changes: dict[str, Any], message: M
 def _store_with_activity(conversation: Conversation, row: dict[str, Any], message: Message) -> bool:
     """Inserts ``message``, moves its conversation forward from the locked ``row`` and publishes
     both events; False, with nothing written, when a retry of the same send is already stored.
-
-    On PostgreSQL the three writes are one statement, the insert being the precondition of the
-    rest: a send then costs two round trips fewer inside the conversation's row lock. Elsewhere
-    they are separate statements, the update and the events only after the insert.
+    The update and the events run only after the insert.
     """
     params = _insert_params(message)
     changes = _activity_changes(row, message)
@@ -292,17 +279,12 @@ def _store_with_activity(conversation: Conversation, row: dict[str, Any], messag
         ("message:created", _message_payload(message)),
         ("conversation:updated", _conversation_after(row, changes, message)),
     ]
-    if connection.vendor == "postgresql":
-        ctes = _message_write_ctes(connection.vendor, tuple(changes))
-        after = Precondition(ctes, [*params, *_update_params(conversation, changes)], guard="written")
-        inserted = bool(publish_many(conversation.workspace_id, events, after=after))
-    else:
-        with prepared_cursor() as cursor:
-            cursor.execute(_insert_sql(connection.vendor), params)
-            inserted = cursor.rowcount == 1
-            if inserted:
-                cursor.execute(_update_sql(connection.vendor, tuple(changes)), _update_params(conversation, changes))
-                publish_many(conversation.workspace_id, events)
+    with prepared_cursor() as cursor:
+        cursor.execute(_insert_sql(connection.vendor), params)
+        inserted = cursor.rowcount == 1
+        if inserted:
+            cursor.execute(_update_sql(connection.vendor, tuple(changes)), _update_params(conversation, changes))
+            publish_many(conversation.workspace_id, events)
     if inserted:
         message._state.adding = False
         message._state.db = connection.alias
