@@ -15,13 +15,15 @@ holds the counter" in ``docs/realtime.md``.
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from whatshybrid.events import notify_after_commit, notify_in_transaction
@@ -29,9 +31,13 @@ from whatshybrid.realtime.frames import batch_dispatch_message, dispatch_message
 from whatshybrid.realtime.hub import embedded_mode, relay
 from whatshybrid.realtime.models import Event, EventSequence
 
-__all__ = ["event_message", "fan_out", "publish", "publish_many", "workspace_group"]
+__all__ = ["batches", "event_message", "fan_out", "publish", "publish_many", "workspace_group"]
 
 logger = logging.getLogger(__name__)
+
+# SQLite hands its write lock to whichever waiter polls first (its busy handler sleeps up to
+# 100 ms between polls), so a writer that begins again at once starves everyone else.
+_SQLITE_PAUSE_CAP_SECONDS = 0.1
 
 
 def _reserve(workspace_id: Any, count: int) -> int:
@@ -83,6 +89,21 @@ def publish_many(workspace: Any, events: Sequence[tuple[str, dict[str, Any]]]) -
         notify_in_transaction(rows)
     transaction.on_commit(lambda: notify_after_commit(rows))
     return rows
+
+
+def batches[T](items: Iterable[T], size: int) -> Iterator[tuple[T, ...]]:
+    """Chunks of ``items`` for bulk work that publishes (campaigns, imports, sync): write each chunk
+    in its own ``transaction.atomic()`` so the workspace's event counter is released between them.
+    Size chunks so one takes about as long as an agent's request: measured (bench_counter.py,
+    docs/realtime.md), about 10 rows through per-row services, 100 through set-based writes.
+
+    On SQLite it then pauses as long as the chunk took (at most 100 ms) so waiting writers get in;
+    PostgreSQL queues lock waiters in order and needs no pause."""
+    for chunk in itertools.batched(items, size):
+        started = time.monotonic()
+        yield chunk
+        if connection.vendor == "sqlite":
+            time.sleep(min(time.monotonic() - started, _SQLITE_PAUSE_CAP_SECONDS))
 
 
 def publish(workspace: Any, event_name: str, payload: dict[str, Any]) -> Event:
