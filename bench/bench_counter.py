@@ -132,8 +132,8 @@ def _p99_beside_batch(url: str, token: str, env: dict[str, str], workspace_id: s
 # (what ``batches()`` avoids; a detail line), then the two batched paths the targets are about.
 PLANS = {
     "import, one transaction": ("import", BATCH_TOTAL, 0),
-    "import, batches()": ("import", 100, BATCH_TOTAL),
-    "contact_create, batches()": ("service", 10, 2 * BATCH_TOTAL),
+    "import, batches()": ("import", 50, BATCH_TOTAL),
+    "contact_create, batches()": ("service", 5, 2 * BATCH_TOTAL),
 }
 
 

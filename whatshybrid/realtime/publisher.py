@@ -95,7 +95,7 @@ def batches[T](items: Iterable[T], size: int) -> Iterator[tuple[T, ...]]:
     """Chunks of ``items`` for bulk work that publishes (campaigns, imports, sync): write each chunk
     in its own ``transaction.atomic()`` so the workspace's event counter is released between them.
     Size chunks so one takes about as long as an agent's request: measured (bench_counter.py,
-    docs/realtime.md), about 10 rows through per-row services, 100 through set-based writes.
+    docs/realtime.md), about 5 rows through per-row services, 50 through set-based writes.
 
     On SQLite it then pauses as long as the chunk took (at most 100 ms) so waiting writers get in;
     PostgreSQL queues lock waiters in order and needs no pause."""

@@ -40,7 +40,9 @@ def published_names() -> set[str]:
                 continue
             nodes = list(ast.walk(function))
             calls = {
-                getattr(node.func, "id", getattr(node.func, "attr", None)) for node in nodes if isinstance(node, ast.Call)
+                getattr(node.func, "id", getattr(node.func, "attr", None))
+                for node in nodes
+                if isinstance(node, ast.Call)
             }
             if calls & PUBLISHERS:
                 names |= {

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from whatshybrid.realtime.jobs import events_prune_job
 from whatshybrid.realtime.models import Event
-from whatshybrid.realtime.publisher import publish, publish_many, workspace_group
+from whatshybrid.realtime.publisher import batches, publish, publish_many, workspace_group
 from whatshybrid.realtime.services import events_prune
 
 WRITERS = 6
@@ -151,3 +151,15 @@ def test_a_large_batch_is_stored_whole_and_in_order(workspace):
     assert stored == [(event.pk, event.seq, event.name, event.payload) for event in events]
     assert [seq for _, seq, _, _ in stored] == list(range(1, 1235))
     assert stored[7][3] == {"n": 7, "text": "ação"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_commit_each_chunk_and_release_the_counter_between_them(workspace):
+    committed_before_next: list[int] = []
+    for chunk in batches(range(7), 3):
+        committed_before_next.append(Event.objects.filter(workspace=workspace).count())
+        with transaction.atomic():
+            publish_many(workspace, [("contact:created", {"n": n}) for n in chunk])
+    # Each chunk saw the previous ones committed; the last chunk is the remainder.
+    assert committed_before_next == [0, 3, 6]
+    assert list(Event.objects.order_by("seq").values_list("seq", flat=True)) == list(range(1, 8))
