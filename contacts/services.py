@@ -12,6 +12,7 @@ from contacts.models import Contact, ContactImport
 from contacts.payloads import contact_payload
 from contacts.phones import normalize_phone
 from whatshybrid.api.errors import Conflict
+from whatshybrid.jobs import enqueue_on_commit
 from whatshybrid.realtime.publisher import publish
 
 SCALAR_FIELDS = ("name", "email", "company", "notes", "tags", "custom_fields", "source", "opted_out")
@@ -164,8 +165,6 @@ def contact_import_start(
     user: Any = None,
 ) -> ContactImport:
     """Stores the rows as a pending import and enqueues its job once this transaction commits."""
-    from contacts.jobs import contact_import_job
-
     job = ContactImport.objects.create(
         workspace=workspace,
         created_by=user,
@@ -175,7 +174,7 @@ def contact_import_start(
         update_existing=update_existing,
         create_labels=create_labels,
     )
-    transaction.on_commit(lambda: contact_import_job.enqueue(workspace_id=str(workspace.pk), import_id=str(job.pk)))
+    enqueue_on_commit("contacts.import", workspace_id=str(workspace.pk), import_id=str(job.pk))
     return job
 
 

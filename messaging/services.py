@@ -18,6 +18,7 @@ from messaging.models import Conversation, Message
 from messaging.payloads import conversation_payload, message_payload
 from whatshybrid.api.errors import ApplicationError, Conflict, NotFoundError
 from whatshybrid.db import rows_by_ids
+from whatshybrid.jobs import enqueue_on_commit
 from whatshybrid.realtime.publisher import publish, publish_many
 
 ACTIVE = Q(status__in=[Conversation.Status.OPEN, Conversation.Status.PENDING, Conversation.Status.SNOOZED])
@@ -137,17 +138,11 @@ def conversation_update(*, conversation: Conversation, data: dict[str, Any]) -> 
 
 
 def _schedule_wake(conversation: Conversation) -> None:
-    from messaging.jobs import conversation_wake
-
-    workspace_id, conversation_id, run_after = (
-        str(conversation.workspace_id),
-        str(conversation.pk),
-        conversation.snoozed_until,
-    )
-    transaction.on_commit(
-        lambda: conversation_wake.using(run_after=run_after).enqueue(
-            workspace_id=workspace_id, conversation_id=conversation_id
-        )
+    enqueue_on_commit(
+        "messaging.conversation_wake",
+        run_after=conversation.snoozed_until,
+        workspace_id=str(conversation.workspace_id),
+        conversation_id=str(conversation.pk),
     )
 
 

@@ -13,6 +13,7 @@ from accounts.models import Workspace
 from tasks.models import Task
 from tasks.payloads import task_payload
 from whatshybrid.api.errors import ApplicationError
+from whatshybrid.jobs import enqueue_on_commit
 from whatshybrid.realtime.publisher import publish
 
 WRITABLE_FIELDS = (
@@ -71,11 +72,8 @@ def _apply(task: Task, data: dict[str, Any], now: datetime.datetime) -> list[str
 def _schedule_reminder(task: Task) -> None:
     if task.reminder_at is None or task.reminder_sent_at is not None:
         return
-    from tasks.jobs import task_reminder_job
-
-    workspace_id, task_id, run_after = str(task.workspace_id), str(task.pk), task.reminder_at
-    transaction.on_commit(
-        lambda: task_reminder_job.using(run_after=run_after).enqueue(workspace_id=workspace_id, task_id=task_id)
+    enqueue_on_commit(
+        "tasks.reminder", run_after=task.reminder_at, workspace_id=str(task.workspace_id), task_id=str(task.pk)
     )
 
 

@@ -1,5 +1,14 @@
-"""Imports run one way: ``api/`` -> services/selectors -> payloads/models. Nothing outside an
-``api/`` package imports a domain app's ``api`` modules, not even inside a function."""
+"""The import rules of the layout (README "Layout"), checked on the source itself, function-level
+imports included.
+
+- Imports run one way: ``api/`` -> services/selectors -> payloads/models. Nothing outside an
+  ``api/`` package imports a domain app's ``api`` modules.
+- Shared plumbing (``whatshybrid/``) imports no domain app but ``accounts``, the ground floor.
+  Its tests may (they exercise the plumbing with real domain rows), and the project's URLconf
+  and settings name the apps as dotted strings, which are not imports.
+- No app's ``services.py`` imports its ``jobs.py``: services enqueue by name through the job
+  registry (``whatshybrid.jobs``), and ``jobs.py`` imports the services.
+"""
 
 from __future__ import annotations
 
@@ -47,18 +56,26 @@ def _names_api(name: str) -> bool:
     return any(name == package or name.startswith(f"{package}.") for package in API_PACKAGES)
 
 
-def test_nothing_below_the_api_layer_imports_it():
-    tracked = subprocess.run(
+def _tracked() -> list[str]:
+    return subprocess.run(
         ["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
+
+
+def _imports_of(relative: str) -> Iterator[tuple[int, str]]:
+    path = ROOT / relative
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=relative)
+    return _imported(tree, _module_of(path), path.name == "__init__.py")
+
+
+def test_nothing_below_the_api_layer_imports_it():
+    tracked = _tracked()
     offenders: dict[str, str] = {}  # "path:line" -> the api module it names
     for relative in tracked:
         path = ROOT / relative
         if _may_import_api(path) or not path.exists():
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=relative)
-        module = _module_of(path)
-        for line, name in _imported(tree, module, path.name == "__init__.py"):
+        for line, name in _imports_of(relative):
             if _names_api(name):
                 offenders.setdefault(f"{relative}:{line}", name)
     assert not offenders, "Only api/ packages, urls.py and tests may import an app's api/:\n" + "\n".join(
@@ -70,3 +87,25 @@ def test_the_scan_sees_function_level_and_relative_imports():
     source = "def f():\n    from contacts.api.serializers import X\n\nfrom .api import views\n"
     names = [name for _line, name in _imported(ast.parse(source), "crm.services", False)]
     assert "contacts.api.serializers" in names and "crm.api" in names
+
+
+def test_shared_plumbing_imports_no_domain_app_but_accounts():
+    offences = [
+        f"{relative}:{line} imports {name}"
+        for relative in _tracked()
+        if relative.startswith("whatshybrid/") and "tests" not in Path(relative).parts
+        for line, name in _imports_of(relative)
+        if name.split(".")[0] in DOMAIN_APPS and name.split(".")[0] != "accounts"
+    ]
+    assert offences == []
+
+
+def test_no_service_imports_its_own_jobs():
+    offences = [
+        f"{relative}:{line} imports {name}"
+        for relative in _tracked()
+        if Path(relative).name == "services.py"
+        for line, name in _imports_of(relative)
+        if f"{name}.".startswith(f"{Path(relative).parent.name}.jobs.")
+    ]
+    assert offences == []

@@ -13,3 +13,9 @@ class ApiConfig(AppConfig):
         from whatshybrid.api.pruning import register_pruner
 
         register_pruner("idempotency_keys", idempotency_prune)
+
+        from whatshybrid.api.jobs import prune_expired
+        from whatshybrid.jobs import register_job, register_periodic
+
+        register_job("api.prune", prune_expired)
+        register_periodic("prune", interval_setting="SCHEDULE_PRUNE_SECONDS", job_name="api.prune")

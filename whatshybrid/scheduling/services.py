@@ -13,8 +13,8 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from whatshybrid.jobs import PeriodicJob, periodic_jobs
 from whatshybrid.scheduling.models import ScheduleEntry
-from whatshybrid.scheduling.registry import PERIODIC_JOBS, PeriodicJob
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +50,15 @@ def schedule_claim_and_enqueue(*, job: PeriodicJob, seen: ScheduleEntry, now: da
     return True
 
 
-def schedule_enqueue_due(*, now: datetime | None = None, jobs: Sequence[PeriodicJob] = PERIODIC_JOBS) -> list[str]:
+def schedule_enqueue_due(*, now: datetime | None = None, jobs: Sequence[PeriodicJob] | None = None) -> list[str]:
     """Enqueues every enabled job whose interval has passed since it was last enqueued.
 
     A job whose previous run still waits for a worker is left alone: that run will do the same
     work, and a stopped worker must not come back to a pile of identical jobs. Returns the names
-    this call enqueued.
+    this call enqueued. ``jobs`` defaults to every registered periodic job.
     """
     now = now or timezone.now()
+    jobs = periodic_jobs() if jobs is None else jobs
     enabled = [(job, interval) for job in jobs if (interval := job.interval()) is not None]
     if not enabled:
         return []

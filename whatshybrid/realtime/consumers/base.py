@@ -98,7 +98,8 @@ class WorkspaceStreamConsumer(AsyncWebsocketConsumer):
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale DB connections in a thread hop before every handler; here every
         # database touch already goes through database_sync_to_async (which does the same), and
-        # one hop per socket per event would cost more than the whole fan-out.
+        # one hop per socket per event would cost more than the whole fan-out. A test
+        # (test_layers.py) fails when Channels' own dispatch changes under this copy.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")

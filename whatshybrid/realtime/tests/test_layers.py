@@ -11,6 +11,7 @@ import uuid
 import pytest
 import redis
 from asgiref.sync import sync_to_async
+from channels.consumer import AsyncConsumer
 from channels.exceptions import ChannelFull
 from channels_redis import core
 
@@ -125,6 +126,44 @@ def test_the_group_send_script_is_the_installed_channels_redis_one():
     # The script is copied because channels-redis keeps it as a local of group_send; an upgrade
     # that changes it must be looked at here.
     assert GROUP_SEND_LUA in inspect.getsource(core.RedisChannelLayer.group_send)
+
+
+# The library code our private pieces stand in for, as installed when they were written. A change
+# here means an upgrade: re-check the piece named in each assertion, then update the text.
+CHANNEL_LOCK_SOURCE = """
+    async def acquire(self, channel):
+        \"\"\"
+        Acquire the lock for the given channel.
+        \"\"\"
+        self.wait_counts[channel] += 1
+        return await self.locks[channel].acquire()
+"""
+CHANNEL_LOCK_RELEASE = """
+        self.locks[channel].release()
+        self.wait_counts[channel] -= 1
+        if self.wait_counts[channel] < 1:
+            del self.locks[channel]
+            del self.wait_counts[channel]
+"""
+CONSUMER_DISPATCH_SOURCE = """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler:
+            await aclose_old_connections()
+            await handler(message)
+        else:
+            raise ValueError("No handler for message type %s" % message["type"])
+"""
+
+
+def test_the_channel_lock_patch_matches_the_installed_channels_redis():
+    # layers.ChannelLock overrides acquire() and relies on release() dropping an unused lock.
+    source = inspect.getsource(core.ChannelLock)
+    assert CHANNEL_LOCK_SOURCE in source and CHANNEL_LOCK_RELEASE in source
+
+
+def test_the_consumers_dispatch_matches_the_installed_channels():
+    # consumers/base.py's dispatch() does what this does minus the connection clean-up hop.
+    assert CONSUMER_DISPATCH_SOURCE in inspect.getsource(AsyncConsumer.dispatch)
 
 
 def test_a_receive_lock_whose_waiter_was_cancelled_works_on_the_next_event_loop():

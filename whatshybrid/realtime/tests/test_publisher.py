@@ -16,10 +16,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Workspace
 from whatshybrid.realtime.jobs import events_prune_job
 from whatshybrid.realtime.models import Event
-from whatshybrid.realtime.publisher import Precondition, publish, publish_many, workspace_group
+from whatshybrid.realtime.publisher import batches, publish, publish_many, workspace_group
 from whatshybrid.realtime.services import events_prune
 
 WRITERS = 6
@@ -82,60 +81,18 @@ def test_fan_out_waits_for_commit(workspace, django_capture_on_commit_callbacks)
 
 
 @pytest.mark.django_db
-def test_publish_many_is_one_statement_on_postgresql_and_two_elsewhere(workspace):
+def test_publish_many_is_three_statements_and_no_savepoint(workspace):
     publish(workspace, "first:one", {})
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         events = publish_many(workspace, [("a:one", {"n": 1}), ("a:two", {"n": 2}), ("a:three", {"n": 3})])
-    # No savepoint of its own inside the caller's transaction; PostgreSQL bumps the counter and
-    # inserts in one statement.
-    assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
+    # No savepoint of its own inside the caller's transaction: the counter bump, its read, and
+    # one insert of all the rows.
+    assert len(queries) == 3
+    assert not any("SAVEPOINT" in query["sql"].upper() for query in queries)
     assert [(event.seq, event.name) for event in events] == [(2, "a:one"), (3, "a:two"), (4, "a:three")]
     stored = Event.objects.filter(workspace=workspace).order_by("seq").values_list("seq", "name", "payload")
     assert list(stored)[1:] == [(2, "a:one", {"n": 1}), (3, "a:two", {"n": 2}), (4, "a:three", {"n": 3})]
     assert publish_many(workspace, []) == []
-
-
-def rename_unless_named(workspace: Workspace, name: str) -> Precondition:
-    """A write that happens only when it changes something, as a retried insert does not."""
-    table, quote = Workspace._meta.db_table, connection.ops.quote_name
-    return Precondition(
-        f"renamed AS (UPDATE {quote(table)} SET name = %s WHERE id = %s AND name <> %s RETURNING 1)",
-        [name, workspace.pk, name],
-        guard="renamed",
-    )
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="a precondition rides in PostgreSQL's one statement")
-@pytest.mark.django_db
-def test_events_after_a_precondition_are_stored_only_when_it_wrote(workspace, django_capture_on_commit_callbacks):
-    publish(workspace, "first:one", {})
-    with django_capture_on_commit_callbacks() as callbacks, CaptureQueriesContext(connection) as queries:
-        events = publish_many(
-            workspace, [("a:one", {"n": 1}), ("a:two", {"n": 2})], after=rename_unless_named(workspace, "Novo nome")
-        )
-    assert len(queries) == 1 and len(callbacks) == 1
-    assert [(event.seq, event.name) for event in events] == [(2, "a:one"), (3, "a:two")]
-    workspace.refresh_from_db()
-    assert workspace.name == "Novo nome"
-
-    with django_capture_on_commit_callbacks() as callbacks:
-        skipped = publish_many(workspace, [("b:one", {})], after=rename_unless_named(workspace, "Novo nome"))
-    assert skipped == [] and callbacks == []  # nothing written: no event, no fan-out
-    assert publish(workspace, "c:one", {}).seq == 4  # and no number was taken
-    assert list(Event.objects.filter(workspace=workspace).values_list("name", flat=True).order_by("seq")) == [
-        "first:one",
-        "a:one",
-        "a:two",
-        "c:one",
-    ]
-
-
-@pytest.mark.skipif(connection.vendor == "postgresql", reason="elsewhere a precondition cannot ride along")
-@pytest.mark.django_db
-def test_a_precondition_is_refused_where_it_cannot_share_the_statement(workspace):
-    with pytest.raises(ValueError, match="PostgreSQL"):
-        publish_many(workspace, [("a:one", {})], after=rename_unless_named(workspace, "Novo nome"))
-    assert not Event.objects.filter(workspace=workspace).exists()
 
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="publishers fan out themselves only on Redis")
@@ -194,3 +151,15 @@ def test_a_large_batch_is_stored_whole_and_in_order(workspace):
     assert stored == [(event.pk, event.seq, event.name, event.payload) for event in events]
     assert [seq for _, seq, _, _ in stored] == list(range(1, 1235))
     assert stored[7][3] == {"n": 7, "text": "ação"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_commit_each_chunk_and_release_the_counter_between_them(workspace):
+    committed_before_next: list[int] = []
+    for chunk in batches(range(7), 3):
+        committed_before_next.append(Event.objects.filter(workspace=workspace).count())
+        with transaction.atomic():
+            publish_many(workspace, [("contact:created", {"n": n}) for n in chunk])
+    # Each chunk saw the previous ones committed; the last chunk is the remainder.
+    assert committed_before_next == [0, 3, 6]
+    assert list(Event.objects.order_by("seq").values_list("seq", flat=True)) == list(range(1, 8))

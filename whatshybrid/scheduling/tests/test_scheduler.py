@@ -20,10 +20,10 @@ from tasks.models import Task
 from tasks.tests.factories import task_factory
 from whatshybrid.api.models import IdempotencyRecord
 from whatshybrid.api.pruning import prune_all
+from whatshybrid.jobs import periodic_jobs
 from whatshybrid.realtime.models import Event
 from whatshybrid.realtime.publisher import publish
 from whatshybrid.scheduling.models import ScheduleEntry
-from whatshybrid.scheduling.registry import PERIODIC_JOBS
 from whatshybrid.scheduling.services import (
     schedule_claim_and_enqueue,
     schedule_enqueue_due,
@@ -34,7 +34,7 @@ from whatshybrid.scheduling.services import (
 pytestmark = pytest.mark.django_db
 
 ALL_JOBS = ["prune", "prune_events", "send_task_reminders"]
-TASK_PATHS = {job.name: job.task.module_path for job in PERIODIC_JOBS}
+TASK_PATHS = {job.name: job.task.module_path for job in periodic_jobs()}
 
 
 @pytest.fixture
@@ -148,7 +148,7 @@ def test_an_interval_of_zero_switches_a_job_off(intervals):
 
 
 def test_two_schedulers_that_read_the_same_row_enqueue_once():
-    job = PERIODIC_JOBS[0]
+    job = periodic_jobs()[0]
     seen_by_a = schedule_entries(jobs=[job])[job.name]
     seen_by_b = schedule_entries(jobs=[job])[job.name]
     now = timezone.now()
@@ -224,7 +224,7 @@ def test_finished_job_results_are_pruned_after_retention(settings):
     finished = list(DBTaskResult.objects.values_list("id", flat=True))
     old, recent = finished[0], finished[1]
     DBTaskResult.objects.filter(pk=old).update(finished_at=timezone.now() - timedelta(days=8))
-    waiting = PERIODIC_JOBS[0].task.enqueue()  # no worker has picked it up
+    waiting = periodic_jobs()[0].task.enqueue()  # no worker has picked it up
     DBTaskResult.objects.filter(pk=waiting.id).update(enqueued_at=timezone.now() - timedelta(days=30))
 
     assert prune_all(only=["task_results"]) == {"task_results": 1}

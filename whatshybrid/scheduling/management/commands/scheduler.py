@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from whatshybrid.scheduling.registry import PERIODIC_JOBS
+from whatshybrid.jobs import periodic_jobs
 from whatshybrid.scheduling.services import schedule_enqueue_due, scheduler_run
 
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, once: bool, tick: float | None, list_jobs: bool, **options: Any) -> None:
         if list_jobs:
-            for job in PERIODIC_JOBS:
+            for job in periodic_jobs():
                 interval = job.interval()
                 every = f"every {int(interval.total_seconds())}s" if interval else "off"
                 self.stdout.write(f"{job.name}: {every} ({job.interval_setting})")
