@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('contacts', '0006_contact_client_extra_contact_client_key_and_more'),
+        ('contacts', '0006_contact_client_key'),
         ('crm', '0002_pipeline_deals'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -8,8 +8,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('contacts', '0006_contact_client_extra_contact_client_key_and_more'),
-        ('crm', '0003_labelsdocument_deal_client_extra_deal_client_key_and_more'),
+        ('contacts', '0006_contact_client_key'),
+        ('crm', '0003_client_keys_labels_document'),
         ('tasks', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
