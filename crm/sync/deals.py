@@ -1,0 +1,279 @@
+"""The deals part of the CRM sync: the client's deals are the workspace's deal rows.
+
+A deal names its contact and stage by the ids the client knows (resolved through this sync's
+contacts first, then the stored rows); its status follows its stage (won/lost stages), as a
+stage move through the REST API does, and every move lands in the deal's timeline.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import F, Q
+
+from accounts.models import Workspace
+from contacts import fields as rules
+from contacts.models import Contact
+from contacts.sync import as_uuid, chunks, read_tags, row_key
+from crm.models import Deal, DealActivity, PipelineStage
+from crm.services import _status_for
+from whatshybrid.api.bodies import invalid, read_decimal, read_id, read_int, read_moment, read_object, read_text
+from whatshybrid.api.serializers import instant_text
+
+MAX_VALUE = decimal.Decimal("1000000000000")  # Deal.value has 12 integer digits
+FIELDS = ("title", "description", "value", "probability", "tags", "custom_fields")
+
+
+@dataclass
+class DealIn:
+    key: str
+    path: str
+    contact: str
+    stage: str
+    values: dict[str, Any]
+    updated_at: datetime.datetime | None
+
+
+def read_deals(raw: list[Any]) -> list[DealIn]:
+    deals = []
+    for index, value in enumerate(raw):
+        path = f"deals[{index}]"
+        item = read_object(value, path)
+        custom = item.get("customFields")
+        try:
+            custom = rules.clean_custom_fields(custom)
+        except rules.FieldError as exc:
+            raise invalid(f"{path}.customFields", str(exc)) from None
+        deals.append(
+            DealIn(
+                key=read_id(item, "id", path),
+                path=path,
+                contact=read_id(item, "contactId", path),
+                stage=read_text(item, "stageId", path, max_length=100)
+                or read_text(item, "stage", path, max_length=100),
+                values={
+                    "title": read_text(item, "title", path, max_length=200),
+                    "description": read_text(item, "description", path, max_length=20_000),
+                    "value": read_decimal_value(item, path),
+                    "probability": read_int(item, "probability", path, minimum=0, maximum=100) or 0,
+                    "tags": read_tags(item, path),
+                    "custom_fields": custom,
+                },
+                updated_at=read_moment(item, "updatedAt", path),
+            )
+        )
+    return deals
+
+
+def read_decimal_value(item: dict[str, Any], path: str) -> decimal.Decimal:
+    return read_decimal(item, "value", path, maximum=MAX_VALUE) or decimal.Decimal("0.00")
+
+
+@dataclass
+class DealsMerge:
+    created: list[Deal]
+    updated: list[Deal]
+    adopted: list[Deal]
+    activities: list[DealActivity]
+
+
+def _contacts_named(workspace: Workspace, keys: set[str]) -> dict[str, Contact]:
+    found: dict[str, Contact] = {}
+    keys_list = sorted(keys)
+    for part in chunks(keys_list):
+        pks = [pk for pk in map(as_uuid, part) if pk is not None]
+        for row in Contact.objects.filter(Q(client_key__in=part) | Q(pk__in=pks), workspace=workspace):
+            found[str(row.pk)] = row
+            if row.client_key:
+                found[row.client_key] = row
+    return found
+
+
+def _stage_for(key: str, stages: dict[str, PipelineStage]) -> PipelineStage:
+    """The stage a client id names; an unknown id falls back like the REST API (first open stage)."""
+    if key in stages:
+        return stages[key]
+    ordered = sorted({stage.pk: stage for stage in stages.values()}.values(), key=lambda s: s.position)
+    if key in ("won", "lost"):
+        for stage in ordered:
+            if (key == "won" and stage.is_won) or (key == "lost" and stage.is_lost):
+                return stage
+    for stage in sorted(ordered, key=lambda s: (s.is_won, s.is_lost, s.position)):
+        return stage
+    raise invalid("deals", "The workspace has no pipeline stages; send a pipeline first.")
+
+
+def deals_merge(
+    *,
+    workspace: Workspace,
+    items: list[DealIn],
+    contacts: dict[str, Contact],
+    stages: dict[str, PipelineStage],
+    actor: Any,
+    now: datetime.datetime,
+) -> DealsMerge:
+    missing = {item.contact for item in items if item.contact not in contacts}
+    contacts = {**_contacts_named(workspace, missing), **contacts} if missing else contacts
+    existing: dict[Any, Deal] = {}
+    for part in chunks(items):
+        keys = [item.key for item in part]
+        pks = [pk for pk in map(as_uuid, keys) if pk is not None]
+        rows = Deal.objects.filter(Q(client_key__in=keys) | Q(pk__in=pks), workspace=workspace).select_related("stage")
+        existing.update((row.pk, row) for row in rows)
+    by_key = {row.client_key: row for row in existing.values() if row.client_key}
+    merge = DealsMerge(created=[], updated=[], adopted=[], activities=[])
+    seen: set[Any] = set()
+    for item in reversed(items):  # the last copy of a repeated id wins
+        contact = contacts.get(item.contact)
+        if contact is None:
+            raise invalid(f"{item.path}.contactId", f"Unknown contact {item.contact!r}.")
+        stage = _stage_for(item.stage, stages)
+        row = by_key.get(item.key) or existing.get(as_uuid(item.key))
+        if row is not None and row.pk in seen:
+            continue
+        if row is None:
+            if item.key in seen:
+                continue
+            seen.add(item.key)
+            merge.created.append(_new_deal(workspace, item, contact, stage, actor, merge, now))
+            continue
+        seen.add(row.pk)
+        _update_deal(row, item, contact, stage, actor, merge, now)
+    return merge
+
+
+def _new_deal(
+    workspace: Workspace,
+    item: DealIn,
+    contact: Contact,
+    stage: PipelineStage,
+    actor: Any,
+    merge: DealsMerge,
+    now: datetime.datetime,
+) -> Deal:
+    status = _status_for(stage)
+    deal = Deal(
+        workspace=workspace,
+        client_key=item.key,
+        contact=contact,
+        stage=stage,
+        status=status,
+        currency=workspace.currency or "BRL",
+        **item.values,
+    )
+    deal.won_at = now if status == Deal.Status.WON else None
+    deal.lost_at = now if status == Deal.Status.LOST else None
+    merge.activities.append(
+        DealActivity(
+            workspace=workspace,
+            deal=deal,
+            kind=DealActivity.Kind.CREATED,
+            actor=actor,
+            to_stage=stage,
+            to_status=status,
+            data={"to_stage_name": stage.name},
+        )
+    )
+    return deal
+
+
+def _update_deal(
+    row: Deal,
+    item: DealIn,
+    contact: Contact,
+    stage: PipelineStage,
+    actor: Any,
+    merge: DealsMerge,
+    now: datetime.datetime,
+) -> None:
+    adopts = row.client_key is None and as_uuid(item.key) is None
+    if adopts:
+        row.client_key = item.key
+    edits = {}
+    if item.updated_at is not None and item.updated_at > row.updated_at:
+        wanted = {**item.values, "contact_id": contact.pk}
+        edits = {name: value for name, value in wanted.items() if getattr(row, name) != value}
+        if stage.pk != row.stage_id:
+            edits["stage"] = stage
+            merge.activities.append(
+                DealActivity(
+                    workspace_id=row.workspace_id,
+                    deal=row,
+                    kind=DealActivity.Kind.STAGE_CHANGED,
+                    actor=actor,
+                    from_stage=row.stage,
+                    to_stage=stage,
+                    data={"from_stage_name": row.stage.name, "to_stage_name": stage.name},
+                )
+            )
+            status = _status_for(stage)
+            if status != row.status:
+                merge.activities.append(
+                    DealActivity(
+                        workspace_id=row.workspace_id,
+                        deal=row,
+                        kind=DealActivity.Kind.STATUS_CHANGED,
+                        actor=actor,
+                        from_status=row.status,
+                        to_status=status,
+                    )
+                )
+                edits.update(
+                    status=status,
+                    won_at=now if status == Deal.Status.WON else None,
+                    lost_at=now if status == Deal.Status.LOST else None,
+                )
+    for name, value in edits.items():
+        setattr(row, name, value)
+    if edits:
+        row.updated_at = now
+        merge.updated.append(row)
+    elif adopts:
+        merge.adopted.append(row)
+
+
+def deals_write(*, merge: DealsMerge) -> None:
+    Deal.objects.bulk_create(merge.created, batch_size=500)
+    Deal.objects.bulk_update(
+        merge.updated,
+        [*FIELDS, "contact", "stage", "status", "won_at", "lost_at", "client_key", "updated_at"],
+        batch_size=500,
+    )
+    Deal.objects.bulk_update(merge.adopted, ["client_key"], batch_size=500)
+    DealActivity.objects.bulk_create(merge.activities, batch_size=500)
+
+
+def deals_data(*, workspace: Workspace) -> list[dict[str, Any]]:
+    """Every deal of the workspace in the client's shape, oldest first."""
+    rows = (
+        Deal.objects.filter(workspace=workspace)
+        .annotate(
+            contact_key=F("contact__client_key"),
+            stage_key=F("stage__client_key"),
+        )
+        .order_by("created_at", "id")
+    )
+    deals = []
+    for deal in rows.iterator(chunk_size=2000):
+        stage_id = deal.stage_key or str(deal.stage_id)
+        deals.append(
+            {
+                "id": row_key(deal),
+                "contactId": deal.contact_key or str(deal.contact_id),
+                "title": deal.title,
+                "description": deal.description,
+                "value": float(deal.value),
+                "stage": stage_id,
+                "stageId": stage_id,
+                "status": deal.status,
+                "probability": deal.probability,
+                "tags": deal.tags,
+                "customFields": deal.custom_fields,
+                "createdAt": instant_text(deal.created_at),
+                "updatedAt": instant_text(deal.updated_at),
+            }
+        )
+    return deals
