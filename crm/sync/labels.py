@@ -118,7 +118,7 @@ def labels_merge(*, workspace: Workspace, document: LabelsIn, now: datetime.date
                 row.updated_at = now
                 merge.updated.append(row)
     Label.objects.bulk_create(merge.created)
-    Label.objects.bulk_update(merge.updated, ["name", "color", "client_extra", "updated_at"])
+    Label.objects.bulk_update(merge.updated, ["name", "color", "client_extra", "client_key", "updated_at"])
     Label.objects.bulk_update([row for row in adopted if row not in merge.updated], ["client_key"])
     _store_document(workspace, stored, document, newer)
     return merge

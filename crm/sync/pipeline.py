@@ -129,7 +129,7 @@ def pipeline_merge(
         merge.by_key[item.key] = stage
         placed.append((item.order, index, stage.pk))
     PipelineStage.objects.bulk_create(merge.created)
-    PipelineStage.objects.bulk_update(edited, ["name", "color", "client_extra", "updated_at"])
+    PipelineStage.objects.bulk_update(edited, ["name", "color", "client_extra", "client_key", "updated_at"])
     PipelineStage.objects.bulk_update([stage for stage in adopted if stage not in edited], ["client_key"])
     created_ids = [stage.pk for stage in merge.created]
     if unchanged_since or not before:
