@@ -32,7 +32,7 @@ class DealIn:
     key: str
     path: str
     contact: str
-    stage: str
+    stages: tuple[str, ...]  # ``stage`` and ``stageId``: the client may have moved either
     values: dict[str, Any]
     updated_at: datetime.datetime | None
 
@@ -52,8 +52,9 @@ def read_deals(raw: list[Any]) -> list[DealIn]:
                 key=read_id(item, "id", path),
                 path=path,
                 contact=read_id(item, "contactId", path),
-                stage=read_text(item, "stageId", path, max_length=100)
-                or read_text(item, "stage", path, max_length=100),
+                stages=tuple(
+                    key for key in (read_text(item, name, path, max_length=100) for name in ("stage", "stageId")) if key
+                ),
                 values={
                     "title": read_text(item, "title", path, max_length=200),
                     "description": read_text(item, "description", path, max_length=20_000),
@@ -92,15 +93,17 @@ def _contacts_named(workspace: Workspace, keys: set[str]) -> dict[str, Contact]:
     return found
 
 
-def _stage_for(key: str, stages: dict[str, PipelineStage]) -> PipelineStage:
-    """The stage a client id names; an unknown id falls back like the REST API (first open stage)."""
-    if key in stages:
-        return stages[key]
+def _stage_for(keys: tuple[str, ...], stages: dict[str, PipelineStage], row: Deal | None) -> PipelineStage:
+    """The stage the client's deal names. Of ``stage`` and ``stageId`` the one that differs from
+    the stored deal's stage is the client's move; an unknown id falls back like the REST API."""
+    named = [stages[key] for key in keys if key in stages]
+    moved = [stage for stage in named if row is None or stage.pk != row.stage_id]
+    if moved or named:
+        return (moved or named)[0]
     ordered = sorted({stage.pk: stage for stage in stages.values()}.values(), key=lambda s: s.position)
-    if key in ("won", "lost"):
-        for stage in ordered:
-            if (key == "won" and stage.is_won) or (key == "lost" and stage.is_lost):
-                return stage
+    for stage in ordered:
+        if ("won" in keys and stage.is_won) or ("lost" in keys and stage.is_lost):
+            return stage
     for stage in sorted(ordered, key=lambda s: (s.is_won, s.is_lost, s.position)):
         return stage
     raise invalid("deals", "The workspace has no pipeline stages; send a pipeline first.")
@@ -130,8 +133,8 @@ def deals_merge(
         contact = contacts.get(item.contact)
         if contact is None:
             raise invalid(f"{item.path}.contactId", f"Unknown contact {item.contact!r}.")
-        stage = _stage_for(item.stage, stages)
         row = by_key.get(item.key) or existing.get(as_uuid(item.key))
+        stage = _stage_for(item.stages, stages, row)
         if row is not None and row.pk in seen:
             continue
         if row is None:
