@@ -41,7 +41,8 @@ def knowledge_sync(*, workspace: Workspace, body: Any) -> dict[str, Any]:
         document = KnowledgeDocument(workspace=workspace)
     replaces = document._state.adding or client_updated >= document.last_updated
     merged = dict(knowledge) if replaces else merge_documents(document.data, knowledge)
-    merged.pop("version", None)
+    for stamp in ("version", "lastUpdated"):  # kept in their columns, answered beside the data
+        merged.pop(stamp, None)
     check_size(merged, "knowledge")
     if document._state.adding or merged != document.data:
         document.data = merged

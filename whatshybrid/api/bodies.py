@@ -137,10 +137,12 @@ def moment_from(value: Any) -> datetime.datetime | datetime.date | None:
     if text.isdigit():
         return moment_from(int(text))
     try:
-        moment = parse_datetime(text.replace(" ", "T", 1))
-        if moment is None:
+        if len(text) == 10:  # YYYY-MM-DD: a whole day (parse_datetime would make it midnight)
             return parse_date(text)
+        moment = parse_datetime(text.replace(" ", "T", 1))
     except ValueError:
+        return None
+    if moment is None:
         return None
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment, datetime.UTC)
 
