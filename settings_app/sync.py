@@ -34,7 +34,7 @@ def check_module(module: str) -> str:
 
 def check_size(data: Any, what: str) -> None:
     limit = settings.SYNC_DOCUMENT_MAX_BYTES
-    size = json_size(data)
+    size = json_size(data, "data")
     if size > limit:
         raise ApplicationError(
             f"The {what} document is too large ({size} bytes; at most {limit}).",

@@ -18,7 +18,7 @@ from accounts.models import Workspace
 from contacts.sync import as_uuid, row_key
 from crm.models import Label, LabelsDocument
 from crm.sync.pipeline import read_color
-from whatshybrid.api.bodies import epoch_ms, invalid, read_id, read_list, read_object, read_text
+from whatshybrid.api.bodies import epoch_ms, invalid, json_size, read_id, read_list, read_object, read_text
 
 MAX_LABELS = 1000
 
@@ -71,6 +71,8 @@ def read_labels(raw: Any, contact_labels: Any) -> LabelsIn | None:
     mapping = read_object(contact_labels, "contactLabels", required=False)
     for chat, ids in (mapping or {}).items():
         read_list(ids, f"contactLabels.{chat}", max_items=MAX_LABELS)
+    json_size(mapping, "contactLabels")
+    json_size(settings, "labels.settings")
     return LabelsIn(labels=labels, contact_labels=mapping, settings=settings, last_updated=last_updated)
 
 

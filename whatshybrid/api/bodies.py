@@ -170,5 +170,10 @@ def epoch_ms(value: Any) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
-def json_size(value: Any) -> int:
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+def json_size(value: Any, path: str = "data") -> int:
+    """The encoded size of a JSON document; a NUL anywhere in it (which PostgreSQL's jsonb
+    cannot hold) is a 400 naming ``path``."""
+    encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if "\\u0000" in encoded:
+        raise invalid(path, "Must not contain NUL characters.")
+    return len(encoded.encode())
