@@ -10,6 +10,7 @@ copy writes nothing.
 from __future__ import annotations
 
 import datetime
+import functools
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -67,6 +68,12 @@ class ContactIn:
     updated_at: datetime.datetime | None
 
 
+@functools.lru_cache(maxsize=50_000)
+def _phone_identity(raw: str, region: str) -> str:
+    """``normalize_phone``, remembered: the extension resends the same phones every 5 minutes."""
+    return normalize_phone(raw, default_region=region)
+
+
 def read_contacts(raw: list[Any], *, workspace: Workspace) -> list[ContactIn]:
     region = workspace_region(workspace)
     items = []
@@ -75,7 +82,7 @@ def read_contacts(raw: list[Any], *, workspace: Workspace) -> list[ContactIn]:
         item = read_object(value, path)
         raw_phone = read_text(item, "phone", path, max_length=64)
         try:
-            phone = normalize_phone(raw_phone, default_region=region)
+            phone = _phone_identity(raw_phone, region)
         except ValueError as exc:
             raise invalid(f"{path}.phone", str(exc)) from None
         values = {
@@ -122,11 +129,28 @@ def _newest(items: Iterable[ContactIn]) -> ContactIn:
 
 @dataclass
 class ContactsMerge:
-    by_key: dict[str, Contact]  # every client id of the body -> its row
+    by_key: dict[str, Any]  # every client id of the body -> its row (a Contact or a RowRef)
     created: list[Contact]
     updated: list[Contact]  # changed rows: each gets a contact:updated
     adopted: list[Contact]  # rows that only took the client's id as their client key
     label_sets: dict[Any, set[Any]]  # contact pk -> label pks, for the rows whose labels were written
+
+
+@dataclass(frozen=True)
+class RowRef:
+    """What the merge reads of a stored row before it knows the row will change: building a
+    model instance per unchanged row was most of a repeated sync's time."""
+
+    pk: Any
+    client_key: str | None
+    updated_at: datetime.datetime
+    phone: str = ""
+    stage_id: Any = None
+
+
+def needs_row(ref: RowRef, key: str, updated_at: datetime.datetime | None) -> bool:
+    """Whether the client's copy changes the row: newer, or its id to adopt as the client key."""
+    return (ref.client_key is None and as_uuid(key) is None) or (updated_at is not None and updated_at > ref.updated_at)
 
 
 def contacts_merge(
@@ -136,13 +160,14 @@ def contacts_merge(
 
     ``labels`` maps a label id the client uses to the label's pk; unknown label ids are left out.
     """
-    existing: dict[Any, Contact] = {}
+    existing: dict[Any, RowRef] = {}
     for part in chunks(items):
         keys = [item.key for item in part]
         pks = [pk for pk in map(as_uuid, keys) if pk is not None]
         phones = [item.phone for item in part]
         query = Q(client_key__in=keys) | Q(pk__in=pks) | Q(phone__in=phones)
-        existing.update((row.pk, row) for row in Contact.objects.filter(query, workspace=workspace))
+        rows = Contact.objects.filter(query, workspace=workspace).values_list("pk", "client_key", "updated_at", "phone")
+        existing.update((row[0], RowRef(*row)) for row in rows)
     by_client_key = {row.client_key: row for row in existing.values() if row.client_key}
     by_phone = {row.phone: row for row in existing.values()}
 
@@ -150,11 +175,16 @@ def contacts_merge(
     for item in items:
         row = by_client_key.get(item.key) or existing.get(as_uuid(item.key)) or by_phone.get(item.phone)
         groups.setdefault(row.pk if row is not None else ("new", item.phone), []).append(item)
+    winners = {target: _newest(group) for target, group in groups.items()}
+    wanted = [
+        pk for pk, item in winners.items() if pk in existing and needs_row(existing[pk], item.key, item.updated_at)
+    ]
+    full = {row.pk: row for part in chunks(wanted) for row in Contact.objects.filter(pk__in=part)}
 
     merge = ContactsMerge(by_key={}, created=[], updated=[], adopted=[], label_sets={})
     for target, group in groups.items():
-        winner = _newest(group)
-        row = existing.get(target)
+        winner = winners[target]
+        row = full.get(target) or existing.get(target)
         if row is None:
             row = Contact(
                 workspace=workspace,
@@ -166,7 +196,7 @@ def contacts_merge(
             )
             merge.created.append(row)
             merge.label_sets[row.pk] = {labels[key] for key in winner.labels if key in labels}
-        else:
+        elif target in full:
             _apply(row, winner, by_phone, labels, merge, now)
         for item in group:
             merge.by_key[item.key] = row
@@ -176,7 +206,7 @@ def contacts_merge(
 def _apply(
     row: Contact,
     item: ContactIn,
-    by_phone: dict[str, Contact],
+    by_phone: dict[str, RowRef],
     labels: dict[str, Any],
     merge: ContactsMerge,
     now: datetime.datetime,
@@ -244,8 +274,9 @@ def contact_label_keys(*, workspace: Workspace) -> dict[Any, list[str]]:
     return keys
 
 
-def contact_shape(contact: Contact, label_keys: list[str]) -> dict[str, Any]:
-    """A contact as the extension stores it (camelCase, its ids, digits-only phone)."""
+def contact_shape(contact: Any, label_keys: list[str]) -> dict[str, Any]:
+    """A contact (a row or a ``SHAPE_FIELDS`` tuple) as the extension stores it (camelCase, its
+    ids, digits-only phone)."""
     return {
         "id": row_key(contact),
         "phone": contact.phone.lstrip("+"),
@@ -264,11 +295,17 @@ def contact_shape(contact: Contact, label_keys: list[str]) -> dict[str, Any]:
     }
 
 
+SHAPE_FIELDS = ("pk", "client_key", "phone", "name", "email", "company", "notes", "tags", "client_extra")
+SHAPE_FIELDS += ("custom_fields", "opted_out", "source", "created_at", "updated_at")
+
+
 def contacts_data(*, workspace: Workspace) -> list[dict[str, Any]]:
     """Every contact of the workspace in the client's shape, oldest first."""
     label_keys = contact_label_keys(workspace=workspace)
-    contacts = Contact.objects.filter(workspace=workspace).order_by("created_at", "id")
-    return [contact_shape(contact, label_keys.get(contact.pk, [])) for contact in contacts.iterator(chunk_size=2000)]
+    rows = (
+        Contact.objects.filter(workspace=workspace).order_by("created_at", "id").values_list(*SHAPE_FIELDS, named=True)
+    )
+    return [contact_shape(row, label_keys.get(row.pk, [])) for row in rows.iterator(chunk_size=2000)]
 
 
 def contact_payloads(contacts: list[Contact]) -> list[dict[str, Any]]:

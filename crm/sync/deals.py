@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from accounts.models import Workspace
 from contacts import fields as rules
 from contacts.models import Contact
-from contacts.sync import as_uuid, chunks, read_tags, row_key
+from contacts.sync import RowRef, as_uuid, chunks, needs_row, read_tags, row_key
 from crm.models import Deal, DealActivity, PipelineStage
 from crm.services import _status_for
 from whatshybrid.api.bodies import invalid, read_decimal, read_id, read_int, read_moment, read_object, read_text
@@ -81,19 +81,20 @@ class DealsMerge:
     activities: list[DealActivity]
 
 
-def _contacts_named(workspace: Workspace, keys: set[str]) -> dict[str, Contact]:
-    found: dict[str, Contact] = {}
-    keys_list = sorted(keys)
-    for part in chunks(keys_list):
+def _contacts_named(workspace: Workspace, keys: set[str]) -> dict[str, RowRef]:
+    """The stored contacts the deals name by a client key or a server id (not in this body)."""
+    found: dict[str, RowRef] = {}
+    for part in chunks(sorted(keys)):
         pks = [pk for pk in map(as_uuid, part) if pk is not None]
-        for row in Contact.objects.filter(Q(client_key__in=part) | Q(pk__in=pks), workspace=workspace):
+        rows = Contact.objects.filter(Q(client_key__in=part) | Q(pk__in=pks), workspace=workspace)
+        for row in (RowRef(*values) for values in rows.values_list("pk", "client_key", "updated_at")):
             found[str(row.pk)] = row
             if row.client_key:
                 found[row.client_key] = row
     return found
 
 
-def _stage_for(keys: tuple[str, ...], stages: dict[str, PipelineStage], row: Deal | None) -> PipelineStage:
+def _stage_for(keys: tuple[str, ...], stages: dict[str, PipelineStage], row: Any) -> PipelineStage:
     """The stage the client's deal names. Of ``stage`` and ``stageId`` the one that differs from
     the stored deal's stage is the client's move; an unknown id falls back like the REST API."""
     named = [stages[key] for key in keys if key in stages]
@@ -113,45 +114,45 @@ def deals_merge(
     *,
     workspace: Workspace,
     items: list[DealIn],
-    contacts: dict[str, Contact],
+    contacts: dict[str, Any],
     stages: dict[str, PipelineStage],
     actor: Any,
     now: datetime.datetime,
 ) -> DealsMerge:
     missing = {item.contact for item in items if item.contact not in contacts}
     contacts = {**_contacts_named(workspace, missing), **contacts} if missing else contacts
-    existing: dict[Any, Deal] = {}
+    existing: dict[Any, RowRef] = {}
     for part in chunks(items):
         keys = [item.key for item in part]
         pks = [pk for pk in map(as_uuid, keys) if pk is not None]
-        rows = Deal.objects.filter(Q(client_key__in=keys) | Q(pk__in=pks), workspace=workspace).select_related("stage")
-        existing.update((row.pk, row) for row in rows)
+        rows = Deal.objects.filter(Q(client_key__in=keys) | Q(pk__in=pks), workspace=workspace)
+        for pk, client_key, updated_at, stage_id in rows.values_list("pk", "client_key", "updated_at", "stage_id"):
+            existing[pk] = RowRef(pk, client_key, updated_at, stage_id=stage_id)
     by_key = {row.client_key: row for row in existing.values() if row.client_key}
-    merge = DealsMerge(created=[], updated=[], adopted=[], activities=[])
-    seen: set[Any] = set()
+    winners: dict[Any, tuple[DealIn, RowRef | None]] = {}
     for item in reversed(items):  # the last copy of a repeated id wins
-        contact = contacts.get(item.contact)
-        if contact is None:
+        if item.contact not in contacts:
             raise invalid(f"{item.path}.contactId", f"Unknown contact {item.contact!r}.")
         row = by_key.get(item.key) or existing.get(as_uuid(item.key))
-        stage = _stage_for(item.stages, stages, row)
-        if row is not None and row.pk in seen:
-            continue
+        winners.setdefault(row.pk if row is not None else item.key, (item, row))
+    wanted = [row.pk for item, row in winners.values() if row is not None and needs_row(row, item.key, item.updated_at)]
+    full = {}
+    for part in chunks(wanted):
+        full.update((deal.pk, deal) for deal in Deal.objects.filter(pk__in=part).select_related("stage"))
+    merge = DealsMerge(created=[], updated=[], adopted=[], activities=[])
+    for item, row in reversed(winners.values()):
+        contact, stage = contacts[item.contact], _stage_for(item.stages, stages, row)
         if row is None:
-            if item.key in seen:
-                continue
-            seen.add(item.key)
             merge.created.append(_new_deal(workspace, item, contact, stage, actor, merge, now))
-            continue
-        seen.add(row.pk)
-        _update_deal(row, item, contact, stage, actor, merge, now)
+        elif row.pk in full:
+            _update_deal(full[row.pk], item, contact, stage, actor, merge, now)
     return merge
 
 
 def _new_deal(
     workspace: Workspace,
     item: DealIn,
-    contact: Contact,
+    contact: Any,
     stage: PipelineStage,
     actor: Any,
     merge: DealsMerge,
@@ -161,7 +162,7 @@ def _new_deal(
     deal = Deal(
         workspace=workspace,
         client_key=item.key,
-        contact=contact,
+        contact_id=contact.pk,
         stage=stage,
         status=status,
         currency=workspace.currency or "BRL",
@@ -186,7 +187,7 @@ def _new_deal(
 def _update_deal(
     row: Deal,
     item: DealIn,
-    contact: Contact,
+    contact: Any,
     stage: PipelineStage,
     actor: Any,
     merge: DealsMerge,
@@ -249,15 +250,17 @@ def deals_write(*, merge: DealsMerge) -> None:
     DealActivity.objects.bulk_create(merge.activities, batch_size=500)
 
 
+DATA_FIELDS = ("pk", "client_key", "contact_id", "contact_key", "stage_id", "stage_key", "title", "description")
+DATA_FIELDS += ("value", "status", "probability", "tags", "custom_fields", "created_at", "updated_at")
+
+
 def deals_data(*, workspace: Workspace) -> list[dict[str, Any]]:
     """Every deal of the workspace in the client's shape, oldest first."""
     rows = (
         Deal.objects.filter(workspace=workspace)
-        .annotate(
-            contact_key=F("contact__client_key"),
-            stage_key=F("stage__client_key"),
-        )
+        .annotate(contact_key=F("contact__client_key"), stage_key=F("stage__client_key"))
         .order_by("created_at", "id")
+        .values_list(*DATA_FIELDS, named=True)
     )
     deals = []
     for deal in rows.iterator(chunk_size=2000):
