@@ -171,17 +171,16 @@ def _new_deal(
     deal.won_at = now if status == Deal.Status.WON else None
     deal.lost_at = now if status == Deal.Status.LOST else None
     merge.activities.append(
-        DealActivity(
-            workspace=workspace,
-            deal=deal,
-            kind=DealActivity.Kind.CREATED,
-            actor=actor,
-            to_stage=stage,
-            to_status=status,
-            data={"to_stage_name": stage.name},
+        _activity(
+            deal, DealActivity.Kind.CREATED, actor, to_stage=stage, to_status=status, data={"to_stage_name": stage.name}
         )
     )
     return deal
+
+
+def _activity(deal: Deal, kind: str, actor: Any, **fields: Any) -> DealActivity:
+    """A timeline entry like the REST writes record, inserted in bulk with the others."""
+    return DealActivity(workspace_id=deal.workspace_id, deal=deal, kind=kind, actor=actor, **fields)
 
 
 def _update_deal(
@@ -202,28 +201,14 @@ def _update_deal(
         edits = {name: value for name, value in wanted.items() if getattr(row, name) != value}
         if stage.pk != row.stage_id:
             edits["stage"] = stage
+            names = {"from_stage_name": row.stage.name, "to_stage_name": stage.name}
             merge.activities.append(
-                DealActivity(
-                    workspace_id=row.workspace_id,
-                    deal=row,
-                    kind=DealActivity.Kind.STAGE_CHANGED,
-                    actor=actor,
-                    from_stage=row.stage,
-                    to_stage=stage,
-                    data={"from_stage_name": row.stage.name, "to_stage_name": stage.name},
-                )
+                _activity(row, DealActivity.Kind.STAGE_CHANGED, actor, from_stage=row.stage, to_stage=stage, data=names)
             )
             status = _status_for(stage)
             if status != row.status:
                 merge.activities.append(
-                    DealActivity(
-                        workspace_id=row.workspace_id,
-                        deal=row,
-                        kind=DealActivity.Kind.STATUS_CHANGED,
-                        actor=actor,
-                        from_status=row.status,
-                        to_status=status,
-                    )
+                    _activity(row, DealActivity.Kind.STATUS_CHANGED, actor, from_status=row.status, to_status=status)
                 )
                 edits.update(
                     status=status,
