@@ -379,7 +379,12 @@ def _write_batch(
             to_create.append(contact)
             links += [(contact.pk, label_id) for label_id in labels or ()]
             continue
-        changes = {name: value for name, value in row.values.items() if getattr(contact, name) != value}
+        # A blank cell says nothing about the contact: it never erases a stored value.
+        changes = {
+            name: value
+            for name, value in row.values.items()
+            if value not in ("", [], {}, None) and getattr(contact, name) != value
+        }
         relabel = labels is not None and update_existing and labels != current_labels[contact.pk]
         if not update_existing or not (changes or relabel):
             skipped += 1

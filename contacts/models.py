@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 from django.db import models
+from django.db.models import Q
 
 from whatshybrid.api.models import WorkspaceOwnedModel
 
@@ -22,10 +23,21 @@ class Contact(WorkspaceOwnedModel):
     source = models.CharField(max_length=50, blank=True, default="manual")
     opted_out = models.BooleanField(default=False)
     last_interaction_at = models.DateTimeField(null=True, blank=True)
+    # The browser extension's own id for this row (its sync calls use it), unique per workspace.
+    client_key = models.CharField(max_length=100, null=True, blank=True, editable=False)
+    # Fields the extension keeps that this model has no column for, echoed back by its sync calls.
+    client_extra = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["workspace", "phone"], name="contact_unique_phone")]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "phone"], name="contact_unique_phone"),
+            models.UniqueConstraint(
+                fields=["workspace", "client_key"],
+                condition=Q(client_key__isnull=False),
+                name="contact_unique_client_key",
+            ),
+        ]
         indexes = [
             models.Index(fields=["workspace", "-created_at", "-id"], name="contact_ws_created"),
             models.Index(fields=["workspace", "updated_at"], name="contact_ws_updated"),

@@ -8,7 +8,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from crm import services
-from crm.models import Deal, DealActivity, Label, PipelineStage
+from crm.models import Deal, DealActivity, Label, LabelsDocument, PipelineStage
+from whatshybrid.api.admin import SyncedDocumentAdmin
 from whatshybrid.api.errors import ApplicationError
 
 
@@ -168,3 +169,8 @@ class DealActivityAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(LabelsDocument)
+class LabelsDocumentAdmin(SyncedDocumentAdmin):
+    list_display = ("workspace", "last_updated", "updated_at")

@@ -14,10 +14,21 @@ class Label(WorkspaceOwnedModel):
     name = models.CharField(max_length=60)
     color = models.CharField(max_length=7, default="#3b82f6")
     description = models.CharField(max_length=300, blank=True)
+    # The browser extension's own id for this row (its sync calls use it), unique per workspace.
+    client_key = models.CharField(max_length=100, null=True, blank=True, editable=False)
+    # Fields the extension keeps that this model has no column for, echoed back by its sync calls.
+    client_extra = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["name", "id"]
-        constraints = [models.UniqueConstraint("workspace", Lower("name"), name="label_unique_name_ci")]
+        constraints = [
+            models.UniqueConstraint("workspace", Lower("name"), name="label_unique_name_ci"),
+            models.UniqueConstraint(
+                fields=["workspace", "client_key"],
+                condition=Q(client_key__isnull=False),
+                name="label_unique_client_key",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -32,10 +43,19 @@ class PipelineStage(WorkspaceOwnedModel):
     probability = models.PositiveSmallIntegerField(default=0, help_text="Default win probability (0-100).")
     is_won = models.BooleanField(default=False)
     is_lost = models.BooleanField(default=False)
+    # The browser extension's own id for this row (its sync calls use it), unique per workspace.
+    client_key = models.CharField(max_length=100, null=True, blank=True, editable=False)
+    # Fields the extension keeps that this model has no column for, echoed back by its sync calls.
+    client_extra = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["position", "id"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "client_key"],
+                condition=Q(client_key__isnull=False),
+                name="stage_unique_client_key",
+            ),
             # Checked per statement on every backend, so reorders park rows at free positions first.
             models.UniqueConstraint(fields=["workspace", "position"], name="stage_unique_position"),
             models.CheckConstraint(condition=Q(probability__lte=100), name="stage_probability_range"),
@@ -72,10 +92,17 @@ class Deal(WorkspaceOwnedModel):
     won_at = models.DateTimeField(null=True, blank=True)
     lost_at = models.DateTimeField(null=True, blank=True)
     lost_reason = models.CharField(max_length=500, blank=True)
+    # The browser extension's own id for this row (its sync calls use it), unique per workspace.
+    client_key = models.CharField(max_length=100, null=True, blank=True, editable=False)
+    # Fields the extension keeps that this model has no column for, echoed back by its sync calls.
+    client_extra = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "client_key"], condition=Q(client_key__isnull=False), name="deal_unique_client_key"
+            ),
             models.CheckConstraint(condition=Q(probability__lte=100), name="deal_probability_range"),
             models.CheckConstraint(condition=Q(value__gte=0), name="deal_value_non_negative"),
         ]
@@ -116,3 +143,21 @@ class DealActivity(WorkspaceOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.deal_id}"
+
+
+class LabelsDocument(WorkspaceOwnedModel):
+    """The rest of the extension's labels document (its labels are ``Label`` rows).
+
+    ``last_updated`` is the client's own ``lastUpdated`` (epoch ms), kept as sent: the extension
+    adopts a labels document only when that value is newer than its local one.
+    """
+
+    contact_labels = models.JSONField(default=dict, blank=True, help_text="Chat id or phone -> label ids.")
+    settings = models.JSONField(default=dict, blank=True)
+    last_updated = models.BigIntegerField(default=0, help_text="The client's lastUpdated (epoch ms).")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace"], name="labels_document_one_per_workspace")]
+
+    def __str__(self) -> str:
+        return f"Labels document of {self.workspace_id}"

@@ -52,10 +52,17 @@ class Task(WorkspaceOwnedModel):
     deal = models.ForeignKey("crm.Deal", null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
     assigned_to = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The browser extension's own id for this row (its sync calls use it), unique per workspace.
+    client_key = models.CharField(max_length=100, null=True, blank=True, editable=False)
+    # Fields the extension keeps that this model has no column for, echoed back by its sync calls.
+    client_extra = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "client_key"], condition=Q(client_key__isnull=False), name="task_unique_client_key"
+            ),
             models.CheckConstraint(
                 condition=Q(due_at__isnull=True) | Q(due_day__isnull=True), name="task_due_instant_or_day"
             ),

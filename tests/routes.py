@@ -108,6 +108,25 @@ ROUTES: dict[str, Route] = {
     "api/v1/tasks/overdue": Route(SINGLETON),
     "api/v1/tasks/{pk}": Route(DETAIL, params={"pk": "task"}),
     "api/v1/tasks/{pk}/complete": Route(ACTION, params={"pk": "task"}),
+    # --- the extension's sync calls (issue 16)
+    "api/v1/crm/sync": Route(SINGLETON),
+    "api/v1/crm/data": Route(SINGLETON),
+    "api/v1/tasks/sync": Route(SINGLETON),
+    "api/v1/tasks/data": Route(SINGLETON),
+    # Module documents are the caller's own: every role writes them.
+    "api/v1/sync/status": Route(SINGLETON),
+    "api/v1/sync/ai_memory_events": Route(SINGLETON, roles={"post": ALL_ROLES}),
+    "api/v1/sync/{module}": Route(SINGLETON, params={"module": "sync_module"}, roles={"post": ALL_ROLES}),
+    "api/v1/sync/{module}/download": Route(SINGLETON, params={"module": "sync_module"}),
+    "api/v1/sync/{module}/all": Route(SINGLETON, params={"module": "sync_module"}, roles={"delete": ALL_ROLES}),
+    "api/v1/sync/{module}/{item_id}": Route(
+        SINGLETON, params={"module": "sync_module", "item_id": "sync_item"}, roles={"delete": ALL_ROLES}
+    ),
+    "api/v1/knowledge": Route(SINGLETON),
+    "api/v1/knowledge/sync": Route(SINGLETON),
+    "api/v1/ai/few-shot/sync": Route(SINGLETON),
+    "api/v1/examples/sync": Route(SINGLETON),
+    "api/v1/examples/list": Route(SINGLETON),
     # --- templates (issue 6)
     "api/v1/templates": Route(COLLECTION, resource="template", search_params=("q",)),
     "api/v1/templates/{pk}": Route(DETAIL, params={"pk": "template"}),

@@ -232,6 +232,31 @@ def import_job_create(s: Seeder) -> dict[str, Any]:
     return s.post("/api/v1/contacts/import", {"contacts": rows, "dry_run": True}, "job")
 
 
+def sync_module_create(s: Seeder) -> dict[str, Any]:
+    """The caller's own module document; its "id" is the module name (not a secret: the
+    document is per user, so another workspace's name finds nothing)."""
+    module = "seeded_notes"
+    body = {"data": [{"id": "item-1", "text": s.text("Nota")}, {"id": "item-2"}], "lastSync": 0}
+    reply = s.call("post", f"/api/v1/sync/{module}", body)
+    if reply.status != 200:
+        raise SeedError(f"seeding POST /api/v1/sync/{module} -> {reply.status} {reply.text[:300]}")
+    return {"id": module}
+
+
+def sync_item_create(s: Seeder) -> dict[str, Any]:
+    s.get("sync_module")
+    return {"id": "item-1"}
+
+
+def knowledge_create(s: Seeder) -> dict[str, Any]:
+    knowledge = {"business": {"name": s.text("Loja")}, "faq": [{"id": "f1", "question": s.text("Q"), "answer": "A"}]}
+    reply = s.call("post", "/api/v1/knowledge/sync", {"action": "sync", "knowledge": knowledge})
+    if reply.status != 200:
+        raise SeedError(f"seeding POST /api/v1/knowledge/sync -> {reply.status} {reply.text[:300]}")
+    s.call("post", "/api/v1/examples/sync", {"examples": [{"id": "e1", "input": s.text("Oi"), "output": "Olá"}]})
+    return {"id": "knowledge"}
+
+
 def _create(route: str, key: str, payload: Callable[[Seeder], dict[str, Any]]) -> Callable[[Seeder], dict]:
     return lambda s: s.post("/" + route, payload(s), key)
 
@@ -260,6 +285,9 @@ RECIPES: dict[str, Recipe] = {
         message_payload,
         needs=("conversation",),
     ),
+    "sync_module": Recipe("api/v1/sync/{module}", sync_module_create),
+    "sync_item": Recipe("api/v1/sync/{module}", sync_item_create, needs=("sync_module",)),
+    "knowledge": Recipe("api/v1/knowledge/sync", knowledge_create),
 }
 
 # The model behind each resource (mass-assignment and snapshot checks read rows back).

@@ -43,6 +43,8 @@ SINGLETON_MODELS = {
     "api/v1/auth/password": User,
     "api/v1/auth/me": User,
     "api/v1/auth/logout": AuthSession,
+    # A module document's only writable part is its opaque ``data``: no model field to inject.
+    "api/v1/sync/{module}": None,
 }
 INJECTED_TEXT = "INJECTED-9f3a"
 INJECTED_NUMBER = 987654

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "crm",
     "tasks",
     "templates_app",
+    "ai",
 ]
 
 MIDDLEWARE = [
@@ -304,6 +305,8 @@ SYNC_PAGE_SIZE_DEFAULT = env_int("SYNC_PAGE_SIZE_DEFAULT", 1000)
 CONTACTS_IMPORT_ASYNC_ROWS = env_int("CONTACTS_IMPORT_ASYNC_ROWS", 2000)
 CONTACTS_IMPORT_BATCH_SIZE = env_int("CONTACTS_IMPORT_BATCH_SIZE", 1000)
 MESSAGES_PAGE_SIZE_MAX = env_int("MESSAGES_PAGE_SIZE_MAX", 500)
+# The extension's synced documents (per module, knowledge, few-shot examples): largest JSON size.
+SYNC_DOCUMENT_MAX_BYTES = env_int("SYNC_DOCUMENT_MAX_BYTES", 5 * 1024 * 1024)
 
 # --- Rate limits (the original backend's table) -------------------------------------------
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)

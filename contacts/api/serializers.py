@@ -160,7 +160,11 @@ class ContactImportInputSerializer(StrictSerializer):
     contacts = serializers.ListField(child=serializers.DictField(), required=False, allow_empty=True)
     file = serializers.FileField(required=False)
     dry_run = serializers.BooleanField(required=False, default=False)
-    update_existing = serializers.BooleanField(required=False, default=False)
+    update_existing = serializers.BooleanField(
+        required=False,
+        help_text="Update contacts whose phone exists (blank values never overwrite). Default: true for a JSON "
+        "body (the extension's import), false for a CSV file.",
+    )
     create_labels = serializers.BooleanField(
         required=False,
         default=False,
@@ -172,6 +176,7 @@ class ContactImportInputSerializer(StrictSerializer):
             raise serializers.ValidationError(
                 {"contacts": ["Send either a 'contacts' list (JSON) or a CSV 'file' (multipart), not both."]}
             )
+        attrs.setdefault("update_existing", "contacts" in attrs)
         return attrs
 
 

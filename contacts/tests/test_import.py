@@ -49,7 +49,7 @@ def test_json_import_reports_every_row(api_client, workspace):
         {"phone": ["+5511999990006"]},
         {"phone": "+5511999990005", "city": "Recife"},
     ]
-    results = results_of(api_client.post(IMPORT_URL, {"contacts": rows}), len(rows))
+    results = results_of(api_client.post(IMPORT_URL, {"contacts": rows, "update_existing": False}), len(rows))
     assert (results["created"], results["updated"], results["skipped"]) == (2, 0, 1)
     assert [(e["row"], e["field"], e["code"]) for e in results["errors"]] == [
         (3, "phone", "duplicate_in_file"),
@@ -418,3 +418,21 @@ def test_control_characters_are_row_errors_even_in_a_stored_job(workspace, setti
         (4, "invalid"),
     ]
     assert not Contact.objects.filter(workspace=workspace).exists()
+
+
+def test_json_import_updates_existing_phones_by_default_and_blanks_never_erase(api_client, workspace):
+    """The extension's import expects an existing phone's name and email updated, as the original did."""
+    contact_factory(workspace=workspace, phone="+5511999990001", name="Old", email="old@x.com", company="Loja")
+    rows = [{"phone": "5511999990001", "name": "New", "email": ""}, {"phone": "5511999990002", "name": "Bia"}]
+    results = results_of(api_client.post(IMPORT_URL, {"contacts": rows}), 2)
+    assert (results["created"], results["updated"], results["skipped"]) == (1, 1, 0)
+    ana = Contact.objects.get(workspace=workspace, phone="+5511999990001")
+    assert (ana.name, ana.email, ana.company) == ("New", "old@x.com", "Loja")
+    again = results_of(api_client.post(IMPORT_URL, {"contacts": rows}), 2)
+    assert (again["created"], again["updated"], again["skipped"]) == (0, 0, 2)
+    kept = results_of(
+        api_client.post(IMPORT_URL, {"contacts": [{"phone": "5511999990001", "name": "X"}], "update_existing": False}),
+        1,
+    )
+    assert kept["skipped"] == 1
+    assert Contact.objects.get(workspace=workspace, phone="+5511999990001").name == "New"

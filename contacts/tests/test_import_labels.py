@@ -155,7 +155,7 @@ def test_update_existing_replaces_labels_and_a_missing_key_keeps_them(api_client
         {"phone": "+5511999990003", "labels": ["VIP", "hot"]},  # the same set: nothing to do
         {"phone": "+5511999990004", "name": "Changed"},
     ]
-    skipped = results_of(api_client.post(IMPORT_URL, {"contacts": rows}), 4)
+    skipped = results_of(api_client.post(IMPORT_URL, {"contacts": rows, "update_existing": False}), 4)
     assert (skipped["updated"], skipped["skipped"]) == (0, 4)
     assert label_names(workspace, "+5511999990001") == ["Hot"]
 

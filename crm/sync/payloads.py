@@ -1,0 +1,21 @@
+"""The REST representations the sync's events carry, in bulk: the same builders as the REST
+writes (``crm.payloads``), so a synced deal's event is the one a REST write would publish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm.models import Deal, Label
+from crm.payloads import deal_representation, label_payload, stage_payloads
+from crm.selectors import deal_list_prefetch
+
+__all__ = ["deal_payloads", "label_payloads", "stage_payloads"]
+
+
+def label_payloads(labels: list[Label]) -> list[dict[str, Any]]:
+    return [label_payload(label) for label in labels]
+
+
+def deal_payloads(deal_ids: list[Any]) -> list[dict[str, Any]]:
+    deals = deal_list_prefetch(Deal.objects.filter(pk__in=deal_ids).order_by("created_at", "id"))
+    return [deal_representation(deal) for deal in deals]
