@@ -37,6 +37,7 @@ from contacts.phones import MAX_RAW_LENGTH, normalize_phone
 from contacts.services import workspace_region
 from crm.models import Label
 from whatshybrid.api.errors import ApplicationError
+from whatshybrid.locking import lock_keys
 from whatshybrid.realtime.publisher import publish
 
 PHONE_ALIASES = ("phone", "telefone", "phone_number", "number", "numero", "número", "whatsapp", "celular", "mobile")
@@ -316,6 +317,10 @@ def _resolve_labels(
     if not wanted:
         return batch, [], {}
     ids = _label_ids(workspace, spellings)
+    # Held until the batch commits (``whatshybrid.locking``): a label deleted meanwhile becomes
+    # an unknown label of its rows, never a failed commit.
+    alive = lock_keys(Label, ids.values())
+    ids = {key: pk for key, pk in ids.items() if pk in alive}
     missing = [key for key in wanted if key not in ids]
     if missing and create_labels:
         if dry_run:
