@@ -12,3 +12,7 @@ class SchedulingConfig(AppConfig):
         from whatshybrid.scheduling.services import task_results_prune
 
         register_pruner("task_results", task_results_prune)
+
+        from whatshybrid.scheduling.leases import leases_connect
+
+        leases_connect()

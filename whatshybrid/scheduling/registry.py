@@ -14,6 +14,7 @@ from django.tasks import Task
 from tasks.jobs import task_reminders_sweep_job
 from whatshybrid.api.jobs import prune_expired
 from whatshybrid.realtime.jobs import events_prune_job
+from whatshybrid.scheduling.jobs import jobs_reclaim_job
 
 
 @dataclass(frozen=True)
@@ -32,4 +33,6 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("prune", "SCHEDULE_PRUNE_SECONDS", prune_expired),
     PeriodicJob("prune_events", "SCHEDULE_PRUNE_EVENTS_SECONDS", events_prune_job),
     PeriodicJob("send_task_reminders", "SCHEDULE_TASK_REMINDERS_SECONDS", task_reminders_sweep_job),
+    # Reclaims jobs whose worker died (whatshybrid/scheduling/leases.py).
+    PeriodicJob("reclaim_jobs", "SCHEDULE_RECLAIM_JOBS_SECONDS", jobs_reclaim_job),
 )
