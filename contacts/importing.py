@@ -37,6 +37,7 @@ from contacts.phones import MAX_RAW_LENGTH, normalize_phone
 from contacts.services import workspace_region
 from crm.models import Label
 from whatshybrid.api.errors import ApplicationError
+from whatshybrid.csvsafe import is_formula
 from whatshybrid.locking import lock_keys
 from whatshybrid.realtime.publisher import publish
 
@@ -65,7 +66,6 @@ IGNORED_KEYS = frozenset(
 )
 # The options every entry point (API, admin, command) passes to the import.
 IMPORT_FLAGS = ("dry_run", "update_existing", "create_labels")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_CUSTOM_KEY_LENGTH = 100
 # Label names per lookup query: SQLite refuses statements with more than 32,766 parameters.
 LABEL_LOOKUP_CHUNK = 1000
@@ -163,16 +163,17 @@ def _unescape(value: Any) -> Any:
     """Rejects a bare spreadsheet formula; accepts the exported, quote-escaped form literally."""
     if not isinstance(value, str) or not value:
         return value
-    if value[0] == "'" and value[1:2] and value[1] in FORMULA_STARTS:
+    if value[0] == "'" and is_formula(value[1:]):
         return value[1:]
-    if value[0] in FORMULA_STARTS and _looks_like_formula(value):
+    if is_formula(value) and _looks_like_formula(value):
         raise RowError("", "formula", "Cell looks like a spreadsheet formula; prefix it with ' to keep it as text.")
     return value
 
 
 def _looks_like_formula(value: str) -> bool:
-    # "=..." always; "+", "-", "@" only with a call or reference ("-2+3" notes and "+55..." pass).
-    return value[0] in "=\t\r" or any(mark in value for mark in ("(", "!"))
+    # "=..." always (also after spaces); "+", "-", "@" only with a call or reference ("-2+3"
+    # notes and "+55..." pass).
+    return value[0] in "\t\r" or value.lstrip()[:1] == "=" or any(mark in value for mark in ("(", "!"))
 
 
 def _clean_value(name: str, value: Any) -> Any:

@@ -11,7 +11,7 @@ from contacts.selectors import workspace_by_id
 
 
 class Command(BaseCommand):
-    help = "Exports a workspace's contacts as CSV (formula-safe, re-importable) or JSON."
+    help = "Exports a workspace's contacts as CSV (formula-safe: whatshybrid/csvsafe.py; re-importable) or JSON."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workspace", required=True, help="Workspace id.")
