@@ -16,6 +16,7 @@ Each committed batch publishes one ``contacts:imported`` event (not one event pe
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -103,9 +104,20 @@ def _request_error(message: str, code: str, status_code: int = 400) -> Applicati
 
 
 def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else Latin-1 (every byte is valid Latin-1)."""
+    """UTF-16 with its byte order mark (Excel's "Unicode text"), UTF-8 (with or without BOM), else
+    Latin-1 (every byte is valid Latin-1)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise _request_error("The file is not valid UTF-16; save it as UTF-8.", "MALFORMED_CSV") from None
     if b"\x00" in data:
-        raise _request_error("The file is not a text CSV (it contains NUL bytes).", "MALFORMED_CSV")
+        # Mostly-NUL odd or even bytes: text in UTF-16 (ASCII letters have one zero byte).
+        if len(data) >= 8 and max(data[0::2].count(0), data[1::2].count(0)) > len(data) * 3 // 8:
+            message = "The file looks like UTF-16 without a byte order mark, which is not supported; save it as UTF-8."
+        else:
+            message = "The file is not a text CSV (it contains NUL bytes)."
+        raise _request_error(message, "MALFORMED_CSV")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from accounts.models import Workspace
 from messaging.selectors import MESSAGE_COLUMNS, message_row, messages_for_export
+from whatshybrid.commands import quiet_on_closed_pipe
 from whatshybrid.csvsafe import SafeWriter
 
 CONTACT_COLUMNS = ["contact_id", "contact_phone", "contact_name"]
@@ -60,7 +61,9 @@ class Command(BaseCommand):
             with open(options["output"], "w", encoding="utf-8", newline="") as handle:
                 self._write(handle, rows, options["format"])
         else:
-            self._write(self.stdout, rows, options["format"])
+            with quiet_on_closed_pipe():
+                self._write(self.stdout, rows, options["format"])
+                self.stdout.flush()
 
     @staticmethod
     def _write(handle: TextIO, rows: Any, fmt: str) -> None:
