@@ -20,3 +20,9 @@ class ContactsConfig(AppConfig):
             "contacts:imported",
             "`{import_id, created, updated, since}`: one per committed import batch, not one per contact",
         )
+
+        from django.tasks.signals import task_finished
+
+        from contacts.jobs import contact_import_job_finished
+
+        task_finished.connect(contact_import_job_finished, dispatch_uid="contacts-import-finished")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 from collections.abc import Iterator
@@ -10,17 +9,12 @@ from typing import IO, Any
 
 from accounts.models import Workspace
 from contacts.fields import TAG_SEPARATORS
-from contacts.importing import FORMULA_STARTS
 from contacts.models import Contact
+from whatshybrid.csvsafe import SafeWriter
 
 COLUMNS = ("phone", "name", "email", "company", "notes", "tags", "labels", "source", "opted_out", "custom_fields", "id")
 VALUE_COLUMNS = tuple(column for column in COLUMNS if column != "labels")
 CHUNK = 2000
-
-
-def neutralize(value: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas; a leading quote makes them text."""
-    return f"'{value}" if value[:1] in FORMULA_STARTS else value
 
 
 def _names_cell(names: list[str]) -> str:
@@ -53,7 +47,7 @@ def contact_export_count(*, workspace: Workspace) -> int:
 
 def write_csv(rows: Iterator[dict[str, Any]], stream: IO[str]) -> Iterator[None]:
     """Writes the header, then one row per contact, yielding after each (for progress bars)."""
-    writer = csv.writer(stream)
+    writer = SafeWriter(stream)
     writer.writerow(COLUMNS)
     for row in rows:
         cells = {
@@ -64,7 +58,7 @@ def write_csv(rows: Iterator[dict[str, Any]], stream: IO[str]) -> Iterator[None]
             "opted_out": "true" if row["opted_out"] else "false",
             "id": str(row["id"]),
         }
-        writer.writerow([neutralize(str(cells[column] or "")) for column in COLUMNS])
+        writer.writerow([cells[column] or "" for column in COLUMNS])
         yield
 
 

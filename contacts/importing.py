@@ -16,6 +16,7 @@ Each committed batch publishes one ``contacts:imported`` event (not one event pe
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -37,6 +38,8 @@ from contacts.phones import MAX_RAW_LENGTH, InvalidPhone, normalize_phone
 from contacts.services import workspace_region
 from crm.models import Label
 from whatshybrid.api.errors import ApplicationError
+from whatshybrid.csvsafe import is_formula
+from whatshybrid.locking import lock_keys
 from whatshybrid.realtime.publisher import publish
 
 PHONE_ALIASES = ("phone", "telefone", "phone_number", "number", "numero", "número", "whatsapp", "celular", "mobile")
@@ -64,7 +67,6 @@ IGNORED_KEYS = frozenset(
 )
 # The options every entry point (API, admin, command) passes to the import.
 IMPORT_FLAGS = ("dry_run", "update_existing", "create_labels")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_CUSTOM_KEY_LENGTH = 100
 # Label names per lookup query: SQLite refuses statements with more than 32,766 parameters.
 LABEL_LOOKUP_CHUNK = 1000
@@ -102,9 +104,20 @@ def _request_error(message: str, code: str, status_code: int = 400) -> Applicati
 
 
 def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else Latin-1 (every byte is valid Latin-1)."""
+    """UTF-16 with its byte order mark (Excel's "Unicode text"), UTF-8 (with or without BOM), else
+    Latin-1 (every byte is valid Latin-1)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise _request_error("The file is not valid UTF-16; save it as UTF-8.", "MALFORMED_CSV") from None
     if b"\x00" in data:
-        raise _request_error("The file is not a text CSV (it contains NUL bytes).", "MALFORMED_CSV")
+        # Mostly-NUL odd or even bytes: text in UTF-16 (ASCII letters have one zero byte).
+        if len(data) >= 8 and max(data[0::2].count(0), data[1::2].count(0)) > len(data) * 3 // 8:
+            message = "The file looks like UTF-16 without a byte order mark, which is not supported; save it as UTF-8."
+        else:
+            message = "The file is not a text CSV (it contains NUL bytes)."
+        raise _request_error(message, "MALFORMED_CSV")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -162,16 +175,17 @@ def _unescape(value: Any) -> Any:
     """Rejects a bare spreadsheet formula; accepts the exported, quote-escaped form literally."""
     if not isinstance(value, str) or not value:
         return value
-    if value[0] == "'" and value[1:2] and value[1] in FORMULA_STARTS:
+    if value[0] == "'" and is_formula(value[1:]):
         return value[1:]
-    if value[0] in FORMULA_STARTS and _looks_like_formula(value):
+    if is_formula(value) and _looks_like_formula(value):
         raise RowError("", "formula", "Cell looks like a spreadsheet formula; prefix it with ' to keep it as text.")
     return value
 
 
 def _looks_like_formula(value: str) -> bool:
-    # "=..." always; "+", "-", "@" only with a call or reference ("-2+3" notes and "+55..." pass).
-    return value[0] in "=\t\r" or any(mark in value for mark in ("(", "!"))
+    # "=..." always (also after spaces); "+", "-", "@" only with a call or reference ("-2+3"
+    # notes and "+55..." pass).
+    return value[0] in "\t\r" or value.lstrip()[:1] == "=" or any(mark in value for mark in ("(", "!"))
 
 
 def _clean_value(name: str, value: Any) -> Any:
@@ -316,6 +330,10 @@ def _resolve_labels(
     if not wanted:
         return batch, [], {}
     ids = _label_ids(workspace, spellings)
+    # Held until the batch commits (``whatshybrid.locking``): a label deleted meanwhile becomes
+    # an unknown label of its rows, never a failed commit.
+    alive = lock_keys(Label, ids.values())
+    ids = {key: pk for key, pk in ids.items() if pk in alive}
     missing = [key for key in wanted if key not in ids]
     if missing and create_labels:
         if dry_run:

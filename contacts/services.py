@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Workspace
 from contacts.models import Contact, ContactImport
 from contacts.payloads import contact_payload
 from contacts.phones import normalize_phone
+from crm.models import Label
 from whatshybrid.api.errors import Conflict
 from whatshybrid.jobs import enqueue_on_commit
-from whatshybrid.realtime.publisher import publish
+from whatshybrid.locking import hold_references, lock_for_delete, lock_to_change
+from whatshybrid.realtime.publisher import publish, publish_many
 
 SCALAR_FIELDS = ("name", "email", "company", "notes", "tags", "custom_fields", "source", "opted_out")
 WRITABLE_FIELDS = (*SCALAR_FIELDS, "last_interaction_at")
@@ -63,6 +66,7 @@ def contact_create(*, workspace: Workspace, phone: str, labels: list | None = No
     if unknown:
         raise TypeError(f"Unknown contact fields: {sorted(unknown)}")
     identity = phone_identity(workspace=workspace, phone=phone)
+    hold_references(Label, labels or (), field="labels")
     existing = _existing_id(workspace=workspace, phone=identity)
     if existing is not None:
         raise _duplicate(existing, identity)
@@ -77,6 +81,8 @@ def contact_create(*, workspace: Workspace, phone: str, labels: list | None = No
 @transaction.atomic
 def contact_update(*, contact: Contact, data: dict[str, Any]) -> Contact:
     """Partial update; changing the phone to another contact's identity is a 409."""
+    hold_references(Label, data.get("labels") or (), field="labels")
+    lock_to_change(Contact.objects.select_for_update(no_key=True), contact.pk)
     changed: list[str] = []
     if "phone" in data:
         identity = phone_identity(workspace=contact.workspace, phone=data["phone"])
@@ -99,14 +105,36 @@ def contact_update(*, contact: Contact, data: dict[str, Any]) -> Contact:
 
 @transaction.atomic
 def contact_delete(*, contact: Contact) -> None:
-    """Deletes the contact (its conversations, deals and tasks follow their own FK rules).
+    """Deletes the contact with its deals and conversations; its tasks (and its deals' tasks)
+    stay, unlinked.
 
-    The ``contact:deleted`` payload is ``{id, phone}``: enough for a client to drop its copy.
+    Publishes what a client must apply to its copies: ``deal:deleted`` and ``conversation:deleted``
+    per removed row (their messages and deal timelines go with them, unannounced), ``task:updated``
+    per unlinked task, then ``contact:deleted`` ``{id, phone}``. A concurrent delete of the same
+    contact waits for this one and then publishes nothing.
     """
+    from messaging.models import Conversation
+    from tasks.models import Task
+    from tasks.services import task_payload
+
+    if not lock_for_delete(contact):
+        return
+    deals = list(contact.deals.values_list("pk", "stage_id"))
+    conversation_ids = list(Conversation.objects.filter(contact=contact).values_list("pk", flat=True))
+    task_ids = list(
+        Task.objects.filter(Q(contact=contact) | Q(deal__contact=contact)).values_list("pk", flat=True).distinct()
+    )
     payload = {"id": str(contact.pk), "phone": contact.phone}
     workspace = contact.workspace
     contact.delete()
-    publish(workspace, "contact:deleted", payload)
+    events = [
+        ("deal:deleted", {"id": str(pk), "contact_id": payload["id"], "stage_id": str(stage_id)})
+        for pk, stage_id in deals
+    ]
+    events += [("conversation:deleted", {"id": str(pk)}) for pk in conversation_ids]
+    tasks = Task.objects.filter(pk__in=task_ids).select_related("workspace").order_by("pk")
+    events += [("task:updated", task_payload(task)) for task in tasks]
+    publish_many(workspace, [*events, ("contact:deleted", payload)])
 
 
 @transaction.atomic

@@ -16,9 +16,11 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Workspace
+from contacts.models import Contact
 from crm.models import Deal, DealActivity, Label, PipelineStage
 from crm.payloads import deal_payload, label_payload, stage_payload, stage_payloads
 from whatshybrid.api.errors import ApplicationError, Conflict
+from whatshybrid.locking import hold_references, lock_for_delete, lock_to_change
 from whatshybrid.realtime.publisher import publish
 
 # Parking offset for renumbering: above any real position, so moved rows never collide.
@@ -317,6 +319,8 @@ def deal_create(
         raise TypeError(f"Unknown deal fields: {sorted(unknown)}")
     stage = stage or _first_open_stage(workspace)
     _hold_stage(stage)
+    hold_references(Contact, [contact], field="contact_id")
+    hold_references(Label, labels or (), field="labels")
     fields.setdefault("currency", workspace.currency or "BRL")
     fields.setdefault("probability", stage.probability)
     deal = Deal(workspace=workspace, contact=contact, title=title, stage=stage, **fields)
@@ -345,9 +349,11 @@ def deal_update(*, deal: Deal, data: dict[str, Any], actor: Any = None) -> Deal:
     """Partial update. A stage move or status change is recorded in the timeline."""
     if "stage" in data:
         _hold_stage(data["stage"])
+    hold_references(Contact, [data.get("contact")], field="contact_id")
+    hold_references(Label, data.get("labels") or (), field="labels")
     # No join in the locking query: PostgreSQL re-checks a join against the row a concurrent
     # move just changed and would return nothing.
-    deal = Deal.objects.select_for_update(no_key=True).get(pk=deal.pk)
+    deal = lock_to_change(Deal.objects.select_for_update(no_key=True), deal.pk)
     deal._pending_activities = []
     changed = [field for field in DEAL_FIELDS if field in data]
     if "contact" in data:
@@ -368,6 +374,8 @@ def deal_update(*, deal: Deal, data: dict[str, Any], actor: Any = None) -> Deal:
 @transaction.atomic
 def deal_delete(*, deal: Deal) -> None:
     """Deletes the deal and its timeline; ``deal:deleted`` carries ``{id, contact_id, stage_id}``."""
+    if not lock_for_delete(deal):
+        return  # a concurrent delete won and announced it
     payload = {"id": str(deal.pk), "contact_id": str(deal.contact_id), "stage_id": str(deal.stage_id)}
     workspace = deal.workspace
     deal.delete()
@@ -417,6 +425,7 @@ def label_create(*, workspace: Workspace, name: str, **fields: Any) -> Label:
 
 @transaction.atomic
 def label_update(*, label: Label, data: dict[str, Any]) -> Label:
+    label = lock_to_change(Label.objects.select_for_update(no_key=True), label.pk)
     changed = [field for field in LABEL_FIELDS if field in data]
     for field in changed:
         setattr(label, field, data[field])
@@ -429,6 +438,8 @@ def label_update(*, label: Label, data: dict[str, Any]) -> Label:
 def label_delete(*, label: Label) -> None:
     """Deletes the label; it simply disappears from the contacts and deals that carried it
     (``label:deleted`` ``{id}`` stands for those changes: no per-contact or per-deal events)."""
+    if not lock_for_delete(label):
+        return
     label_id = label.pk
     workspace = label.workspace
     label.delete()

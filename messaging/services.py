@@ -14,11 +14,13 @@ from django.utils import timezone
 from accounts.models import User, Workspace
 from contacts.models import Contact
 from contacts.services import contact_get_or_create_by_phone
+from crm.models import Label
 from messaging.models import Conversation, Message
 from messaging.payloads import conversation_payload, message_payload
 from whatshybrid.api.errors import ApplicationError, Conflict, NotFoundError
 from whatshybrid.db import rows_by_ids
 from whatshybrid.jobs import enqueue_on_commit
+from whatshybrid.locking import hold_references, lock_for_delete, lock_to_change
 from whatshybrid.realtime.publisher import publish, publish_many
 
 ACTIVE = Q(status__in=[Conversation.Status.OPEN, Conversation.Status.PENDING, Conversation.Status.SNOOZED])
@@ -45,6 +47,7 @@ def conversation_open(
     *, workspace: Workspace, contact: Contact, assigned_to: User | None = None
 ) -> tuple[Conversation, bool]:
     """The contact's active conversation, created when there is none. Returns (conversation, created)."""
+    hold_references(Contact, [contact], field="contact_id")
     existing = _active_for_contact(workspace=workspace, contact=contact)
     if existing is not None:
         return existing, False
@@ -107,7 +110,8 @@ def conversation_update(*, conversation: Conversation, data: dict[str, Any]) -> 
 
     ``assigned_to`` must already be validated as a member of the conversation's workspace.
     """
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    hold_references(Label, data.get("labels") or (), field="labels")
+    conversation = lock_to_change(Conversation.objects.select_for_update(), conversation.pk)
     now = timezone.now()
     if "status" in data:
         _apply_status(conversation, data["status"], now)
@@ -312,6 +316,8 @@ def conversation_mark_read(*, conversation: Conversation, user: User) -> Convers
 
 @transaction.atomic
 def conversation_delete(*, conversation: Conversation) -> None:
+    if not lock_for_delete(conversation):
+        return  # a concurrent delete won and announced it
     conversation_id = str(conversation.pk)
     workspace_id = conversation.workspace_id
     conversation.delete()

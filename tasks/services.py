@@ -14,6 +14,7 @@ from tasks.models import Task
 from tasks.payloads import task_payload
 from whatshybrid.api.errors import ApplicationError
 from whatshybrid.jobs import enqueue_on_commit
+from whatshybrid.locking import hold_references, lock_for_delete, lock_to_change
 from whatshybrid.realtime.publisher import publish
 
 WRITABLE_FIELDS = (
@@ -69,6 +70,15 @@ def _apply(task: Task, data: dict[str, Any], now: datetime.datetime) -> list[str
     return changed
 
 
+def _hold_links(data: dict[str, Any]) -> None:
+    """Locks the contact and deal a write links before anything else (``whatshybrid.locking``)."""
+    from contacts.models import Contact
+    from crm.models import Deal
+
+    hold_references(Contact, [data.get("contact")], field="contact_id")
+    hold_references(Deal, [data.get("deal")], field="deal_id")
+
+
 def _schedule_reminder(task: Task) -> None:
     if task.reminder_at is None or task.reminder_sent_at is not None:
         return
@@ -84,6 +94,7 @@ def task_create(*, workspace: Workspace, created_by: Any = None, **fields: Any) 
     A contact or deal of another workspace is refused here too; ``assigned_to`` must already be
     checked as a member (the API's and the admin's forms do it).
     """
+    _hold_links(fields)
     task = Task(workspace=workspace, created_by=created_by)
     _apply(task, fields, timezone.now())
     task.save(force_insert=True)
@@ -97,7 +108,8 @@ def task_create(*, workspace: Workspace, created_by: Any = None, **fields: Any) 
 @transaction.atomic
 def task_update(*, task: Task, data: dict[str, Any]) -> Task:
     """Partial update; moving to completed stamps ``completed_at`` and also emits task:completed."""
-    task = Task.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=task.pk)
+    _hold_links(data)
+    task = lock_to_change(Task.objects.select_for_update(of=("self",)).select_related("workspace"), task.pk)
     was_completed = task.status == Task.Status.COMPLETED
     changed = _apply(task, data, timezone.now())
     task.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
@@ -114,7 +126,7 @@ def task_update(*, task: Task, data: dict[str, Any]) -> Task:
 def task_complete(*, task: Task) -> Task:
     """Marks the task completed. Idempotent: the row lock makes concurrent calls take turns, and
     only the first stamps ``completed_at`` and emits task:completed."""
-    task = Task.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=task.pk)
+    task = lock_to_change(Task.objects.select_for_update(of=("self",)).select_related("workspace"), task.pk)
     if task.status == Task.Status.COMPLETED:
         return task
     task.status, task.completed_at = Task.Status.COMPLETED, timezone.now()
@@ -126,6 +138,8 @@ def task_complete(*, task: Task) -> Task:
 @transaction.atomic
 def task_delete(*, task: Task) -> None:
     """Deletes the task; ``task:deleted`` carries ``{id}`` so clients can drop their copy."""
+    if not lock_for_delete(task):
+        return  # a concurrent delete won and announced it
     workspace_id, task_id = task.workspace_id, str(task.pk)
     task.delete()
     publish(workspace_id, "task:deleted", {"id": task_id})

@@ -212,6 +212,12 @@ SCHEDULE_PRUNE_EVENTS_SECONDS = env_int("SCHEDULE_PRUNE_EVENTS_SECONDS", 3600)
 # Each reminder has its own job; this sweep only catches those lost before they ran.
 SCHEDULE_TASK_REMINDERS_SECONDS = env_int("SCHEDULE_TASK_REMINDERS_SECONDS", 300)
 SCHEDULER_TICK_SECONDS = env_int("SCHEDULER_TICK_SECONDS", 30)
+# Background jobs renew a lease while they run; one not renewed for JOB_LEASE_SECONDS belongs to
+# a dead worker and is requeued (failed after JOB_MAX_ATTEMPTS workers): whatshybrid/scheduling/leases.py.
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10)
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 60)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
+SCHEDULE_RECLAIM_JOBS_SECONDS = env_int("SCHEDULE_RECLAIM_JOBS_SECONDS", 60)
 # Finished background-job results older than this are deleted by `manage.py prune`.
 TASK_RESULT_RETENTION = timedelta(days=env_int("TASK_RESULT_RETENTION_DAYS", 7))
 

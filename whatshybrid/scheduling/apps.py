@@ -12,3 +12,15 @@ class SchedulingConfig(AppConfig):
         from whatshybrid.scheduling.services import task_results_prune
 
         register_pruner("task_results", task_results_prune)
+
+        from whatshybrid.scheduling.leases import leases_connect
+
+        leases_connect()
+
+        from whatshybrid.jobs import register_job, register_periodic
+        from whatshybrid.scheduling.jobs import jobs_reclaim_job
+
+        register_job("scheduling.reclaim_jobs", jobs_reclaim_job)
+        register_periodic(
+            "reclaim_jobs", interval_setting="SCHEDULE_RECLAIM_JOBS_SECONDS", job_name="scheduling.reclaim_jobs"
+        )

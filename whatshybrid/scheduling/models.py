@@ -17,3 +17,18 @@ class ScheduleEntry(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class JobLease(models.Model):
+    """The heartbeat of a running background job: its worker renews ``beat_at`` while the job
+    runs. A running job whose lease has expired belongs to a dead worker (``jobs_reclaim``)."""
+
+    result_id = models.UUIDField(primary_key=True)
+    worker_id = models.CharField(max_length=64, blank=True)
+    beat_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "job lease"
+
+    def __str__(self) -> str:
+        return f"{self.result_id} @ {self.beat_at:%Y-%m-%d %H:%M:%S}"

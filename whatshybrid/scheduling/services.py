@@ -81,10 +81,23 @@ def schedule_enqueue_due(*, now: datetime | None = None, jobs: Sequence[Periodic
     return enqueued
 
 
+def _reclaim_at_start() -> None:
+    """Jobs left running by a worker that died before this start go back to the queue now."""
+    from whatshybrid.scheduling.leases import jobs_reclaim
+
+    try:
+        jobs_reclaim()
+    except Exception:
+        logger.exception("reclaim at start failed")
+    finally:
+        close_old_connections()
+
+
 def scheduler_run(*, stop: threading.Event, tick_seconds: float | None = None) -> None:
     """Runs ``schedule_enqueue_due`` every tick until ``stop`` is set."""
     tick = settings.SCHEDULER_TICK_SECONDS if tick_seconds is None else tick_seconds
     logger.info("scheduler started (tick %ss)", tick)
+    _reclaim_at_start()
     while not stop.is_set():
         try:
             enqueued = schedule_enqueue_due()

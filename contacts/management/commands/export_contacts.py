@@ -8,10 +8,11 @@ from tqdm import tqdm
 
 from contacts.exporting import contact_export_count, contact_export_rows, write_csv, write_json
 from contacts.selectors import workspace_by_id
+from whatshybrid.commands import quiet_on_closed_pipe
 
 
 class Command(BaseCommand):
-    help = "Exports a workspace's contacts as CSV (formula-safe, re-importable) or JSON."
+    help = "Exports a workspace's contacts as CSV (formula-safe: whatshybrid/csvsafe.py; re-importable) or JSON."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workspace", required=True, help="Workspace id.")
@@ -29,10 +30,19 @@ class Command(BaseCommand):
             self.stdout.ending = ""  # the writers lay out their own lines
         stream = output.open("w", encoding="utf-8", newline="") if output else self.stdout
         total = contact_export_count(workspace=workspace)
+        rows = contact_export_rows(workspace=workspace)
+        writing = writer(rows, stream)
         try:
-            with tqdm(total=total, unit="contacts", disable=options["no_progress"], file=self.stderr) as bar:
-                for _ in writer(contact_export_rows(workspace=workspace), stream):
+            with (
+                quiet_on_closed_pipe(),
+                # The raw stream: Django's wrapper would end every redraw of the bar with a newline.
+                tqdm(total=total, unit="contacts", disable=options["no_progress"], file=self.stderr._out) as bar,
+            ):
+                for _ in writing:
                     bar.update()
+                stream.flush()
         finally:
+            writing.close()  # ends the database cursor now, not at interpreter exit
+            rows.close()
             if output:
                 stream.close()

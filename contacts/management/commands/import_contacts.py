@@ -45,7 +45,7 @@ class Command(BaseCommand):
                 rows = parse_csv(data)
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
-        with tqdm(total=len(rows), unit="rows", disable=options["no_progress"], file=self.stderr) as bar:
+        with tqdm(total=len(rows), unit="rows", disable=options["no_progress"], file=self.stderr._out) as bar:
             report = contact_import_rows(
                 workspace=workspace,
                 rows=rows,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import uuid
@@ -13,6 +12,8 @@ from tqdm import tqdm
 
 from accounts.models import Workspace
 from messaging.selectors import MESSAGE_COLUMNS, message_row, messages_for_export
+from whatshybrid.commands import quiet_on_closed_pipe
+from whatshybrid.csvsafe import SafeWriter
 
 CONTACT_COLUMNS = ["contact_id", "contact_phone", "contact_name"]
 COLUMNS = [*MESSAGE_COLUMNS[:2], *CONTACT_COLUMNS, *MESSAGE_COLUMNS[2:]]
@@ -60,14 +61,17 @@ class Command(BaseCommand):
             with open(options["output"], "w", encoding="utf-8", newline="") as handle:
                 self._write(handle, rows, options["format"])
         else:
-            self._write(self.stdout, rows, options["format"])
+            with quiet_on_closed_pipe():
+                self._write(self.stdout, rows, options["format"])
+                self.stdout.flush()
 
     @staticmethod
     def _write(handle: TextIO, rows: Any, fmt: str) -> None:
         if fmt == "csv":
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
+            # Contact names and message texts are the customer's: no cell may run as a formula.
+            writer = SafeWriter(handle)
+            writer.writerow(COLUMNS)
+            writer.writerows([row[column] for column in COLUMNS] for row in rows)
             return
         # Streamed as a JSON array, one message a line, so memory stays flat at 100k messages.
         handle.write("[\n")

@@ -24,6 +24,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, batch_size: int, **options: Any) -> None:
         pending = selectors.task_reminders_count_due()
-        with tqdm(total=pending, unit="task", disable=options["no_progress"], file=self.stderr) as bar:
+        with tqdm(total=pending, unit="task", disable=options["no_progress"], file=self.stderr._out) as bar:
             sent = services.task_reminders_send_due(batch_size=max(1, batch_size), progress=bar.update)
         self.stdout.write(f"Sent {sent} reminder(s).")

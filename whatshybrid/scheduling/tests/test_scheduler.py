@@ -47,6 +47,13 @@ def intervals(settings):
 
 
 @pytest.fixture(autouse=True)
+def _without_the_reclaim_job(settings):
+    # These tests follow the three jobs above; the job reclaim has its own tests (test_reclaim.py).
+    settings.SCHEDULE_RECLAIM_JOBS_SECONDS = 0
+    settings.JOB_HEARTBEAT_SECONDS = 0  # the in-process worker's jobs need no lease here
+
+
+@pytest.fixture(autouse=True)
 def _worker_keeps_the_test_connection(monkeypatch):
     # The worker loop closes "old" connections between jobs; inside a test's transaction that
     # would close the test's own connection and lose everything it set up.
@@ -142,6 +149,7 @@ def test_an_interval_of_zero_switches_a_job_off(intervals):
         "prune: every 100s (SCHEDULE_PRUNE_SECONDS)",
         "prune_events: off (SCHEDULE_PRUNE_EVENTS_SECONDS)",
         "send_task_reminders: every 50s (SCHEDULE_TASK_REMINDERS_SECONDS)",
+        "reclaim_jobs: off (SCHEDULE_RECLAIM_JOBS_SECONDS)",
     ]
     intervals.SCHEDULE_PRUNE_SECONDS = intervals.SCHEDULE_TASK_REMINDERS_SECONDS = 0
     assert schedule_enqueue_due(now=timezone.now() + timedelta(days=1)) == []

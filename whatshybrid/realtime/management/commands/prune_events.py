@@ -21,6 +21,6 @@ class Command(BaseCommand):
         old = Event.objects.filter(created_at__lt=event_retention_cutoff())
         if workspace:
             old = old.filter(workspace_id=workspace)
-        with tqdm(total=old.count(), unit="event", desc="pruning", file=self.stderr) as bar:
+        with tqdm(total=old.count(), unit="event", desc="pruning", file=self.stderr._out) as bar:
             deleted = events_prune(workspace_id=workspace or None, on_batch=bar.update)
         self.stdout.write(self.style.SUCCESS(f"Deleted {deleted} events."))
