@@ -29,12 +29,14 @@ def test_every_app_registers_its_jobs_and_periodic_jobs_at_startup():
         "contacts.import",
         "messaging.conversation_wake",
         "realtime.prune_events",
+        "scheduling.reclaim_jobs",
         "tasks.reminder",
         "tasks.reminders_sweep",
     }
     assert [(job.name, job.interval_setting, job.job_name) for job in jobs.periodic_jobs()] == [
         ("prune", "SCHEDULE_PRUNE_SECONDS", "api.prune"),
         ("prune_events", "SCHEDULE_PRUNE_EVENTS_SECONDS", "realtime.prune_events"),
+        ("reclaim_jobs", "SCHEDULE_RECLAIM_JOBS_SECONDS", "scheduling.reclaim_jobs"),
         ("send_task_reminders", "SCHEDULE_TASK_REMINDERS_SECONDS", "tasks.reminders_sweep"),
     ]
 

@@ -148,8 +148,8 @@ def test_an_interval_of_zero_switches_a_job_off(intervals):
     assert out.getvalue().splitlines() == [
         "prune: every 100s (SCHEDULE_PRUNE_SECONDS)",
         "prune_events: off (SCHEDULE_PRUNE_EVENTS_SECONDS)",
-        "send_task_reminders: every 50s (SCHEDULE_TASK_REMINDERS_SECONDS)",
         "reclaim_jobs: off (SCHEDULE_RECLAIM_JOBS_SECONDS)",
+        "send_task_reminders: every 50s (SCHEDULE_TASK_REMINDERS_SECONDS)",
     ]
     intervals.SCHEDULE_PRUNE_SECONDS = intervals.SCHEDULE_TASK_REMINDERS_SECONDS = 0
     assert schedule_enqueue_due(now=timezone.now() + timedelta(days=1)) == []
