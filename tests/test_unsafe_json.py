@@ -22,13 +22,14 @@ from tests.routes import API_KINDS, PUBLIC, Route, ServedRoute, api_routes
 from whatshybrid.api.parsers import SafeJSONParser
 
 WRITE_METHODS = ("post", "put", "patch", "delete")
+TOO_DEEP = settings.JSON_MAX_DEPTH + 1
 # Raw bodies: json.dumps would escape the surrogate the same way, but the text is the point here.
 UNSAFE_BODIES = {
     "surrogate-value": '{"name": "x\\ud83d", "tags": ["\\ud83d"], "settings": {"a": "\\udc00"}}',
     "surrogate-key": '{"\\ud83d": 1, "name": "Ana"}',
     "nul": '{"name": "a\\u0000b", "content": "\\u0000"}',
     "deep": '{"custom_fields": ' + "[" * 10_000 + "]" * 10_000 + "}",
-    "just-too-deep": '{"custom_fields": ' + "[" * (settings.JSON_MAX_DEPTH + 1) + "]" * (settings.JSON_MAX_DEPTH + 1) + "}",
+    "just-too-deep": '{"custom_fields": ' + "[" * TOO_DEEP + "]" * TOO_DEEP + "}",
     "infinite": '{"value": 1e999}',
 }
 
