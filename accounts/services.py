@@ -148,7 +148,11 @@ def login_attempt_begin(*, email: str, ip_address: str | None, channel: str) -> 
 def login_attempt_end(*, email: str, ip_address: str | None, channel: str, succeeded: bool) -> None:
     """Logs the outcome; a success forgets the attempts (whoever succeeds knows the password)."""
     if succeeded:
-        reset(group=LOGIN_LIMIT_GROUP, key=login_limit_key(email=email, ip_address=ip_address), rate=settings.RATELIMIT_AUTH)
+        reset(
+            group=LOGIN_LIMIT_GROUP,
+            key=login_limit_key(email=email, ip_address=ip_address),
+            rate=settings.RATELIMIT_AUTH,
+        )
         logger.info("login succeeded channel=%s email=%s ip=%s", channel, email, ip_address)
     else:
         logger.warning("login failed channel=%s email=%s ip=%s", channel, email, ip_address)

@@ -46,7 +46,7 @@ def test_debug_is_off_by_default_and_on_only_when_asked():
         None,  # the built-in development key
         "too-short-" * 3,
         "a" * 80,  # long but guessable
-        "a" * 40 + "b" * 40 + "c" * 4,  # long, a few distinct characters, 1.2 bits each
+        "".join(char * 10 for char in "abcde") * 2,  # aaaa...bbbb...: 5 distinct characters, 2.3 bits each
         "ab" * 40,
     ],
 )
