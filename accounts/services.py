@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -282,7 +283,17 @@ def workspace_update(*, workspace: Workspace, data: dict[str, Any]) -> Workspace
         if field in data:
             setattr(workspace, field, data[field])
     if "settings" in data:
-        workspace.settings = {**workspace.settings, **data["settings"]}
+        merged = {**workspace.settings, **data["settings"]}
+        # The cap is on what is stored (and loaded with the workspace on every request), not on
+        # one update: capped per PUT, merged keys grew without bound.
+        size = len(json.dumps(merged, ensure_ascii=False).encode())
+        if size > settings.WORKSPACE_SETTINGS_MAX_BYTES:
+            message = (
+                f"Stored settings may not exceed {settings.WORKSPACE_SETTINGS_MAX_BYTES} bytes of JSON; "
+                f"with this update they would be {size}. Overwrite keys you no longer need with null, or send less."
+            )
+            raise ApplicationError(message, code="VALIDATION_ERROR", errors={"settings": [message]})
+        workspace.settings = merged
     workspace.save()
     return workspace
 

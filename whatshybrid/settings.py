@@ -356,6 +356,8 @@ IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10000
 # Deepest JSON nesting accepted in a body, an import cell or a socket frame (whatshybrid/strict_json.py).
 JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32)
+# Largest workspace `settings` object as stored (after merging an update), in bytes of JSON.
+WORKSPACE_SETTINGS_MAX_BYTES = env_int("WORKSPACE_SETTINGS_MAX_BYTES", 32 * 1024)
 
 # --- CORS (client contract) ---------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", ["https://web.whatsapp.com"])
