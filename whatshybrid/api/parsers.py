@@ -11,7 +11,7 @@ import codecs
 from typing import Any
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 
 from whatshybrid import strict_json
@@ -23,6 +23,7 @@ class SafeJSONParser(JSONParser):
         try:
             return strict_json.loads(codecs.getreader(encoding)(stream).read())
         except strict_json.UnsafeJSON as exc:
-            raise ParseError(str(exc)) from None
+            # Well-formed JSON with a value that cannot be kept: a validation error, not a parse error.
+            raise ValidationError({"body": [str(exc)]}) from None
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
             raise ParseError(f"JSON parse error - {exc}") from None
