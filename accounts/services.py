@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -159,6 +159,16 @@ def login_attempt_end(*, email: str, ip_address: str | None, channel: str, succe
         logger.warning("login failed channel=%s email=%s ip=%s", channel, email, ip_address)
 
 
+def _release_connection() -> None:
+    """Hands the database connection back (to the pool on PostgreSQL) before a slow hash.
+
+    A request keeps its connection until it ends; 50 logins each holding one through a 0.45 s
+    hash exhausted the pool. Outside a transaction nothing is lost: the next query reconnects.
+    """
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 def user_login(*, email: str, password: str, user_agent: str = "", ip_address: str | None = None) -> TokenPair:
     """Checks the password (limited by ``login_attempt_begin``) and starts a session.
 
@@ -167,6 +177,7 @@ def user_login(*, email: str, password: str, user_agent: str = "", ip_address: s
     """
     login_attempt_begin(email=email, ip_address=ip_address, channel="api")
     user = User.objects.filter(email__iexact=email.strip()).first()
+    _release_connection()
     if user is None:
         User().set_password(password)  # same hashing cost whether or not the email exists
         valid = False
@@ -256,6 +267,7 @@ def session_logout(*, session: AuthSession, raw_refresh_token: Any = None) -> No
 def password_change(*, session: AuthSession, current_password: str, new_password: str) -> TokenPair:
     user = session.user
     # Verified and hashed before the transaction (see user_login): no lock is held meanwhile.
+    _release_connection()
     if not user.check_password(current_password):
         raise ApplicationError(
             "The current password is incorrect.",
