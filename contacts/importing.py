@@ -183,11 +183,11 @@ def _clean_value(name: str, value: Any) -> Any:
             return rules.clean_email(value)
         if name in ("tags", "labels"):
             if isinstance(value, str) and value.startswith("["):
-                value = strict_json.loads(value)
+                value = strict_json.loads(value, allow_nul=True)
             return rules.clean_tags(value) if name == "tags" else rules.clean_label_names(value)
         if name == "custom_fields":
             if isinstance(value, str) and value.strip():
-                value = strict_json.loads(value)
+                value = strict_json.loads(value, allow_nul=True)
             return rules.clean_custom_fields(value)
         return rules.clean_bool(value)
     except strict_json.UnsafeJSON as exc:

@@ -25,16 +25,20 @@ class UnsafeJSON(ValueError):
     """Valid or not, this JSON is refused; the message says why, for the client."""
 
 
-def _has_unstorable_text(value: str) -> bool:
-    return "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value)
+def _has_unstorable_text(value: str, allow_nul: bool) -> bool:
+    return (not allow_nul and "\x00" in value) or any("\ud800" <= char <= "\udfff" for char in value)
 
 
 def _refuse_constant(name: str) -> Any:
     raise UnsafeJSON("JSON numbers must be finite.")
 
 
-def check_storable(data: Any) -> None:
-    """Raises ``UnsafeJSON`` for decoded data the database cannot store faithfully."""
+def check_storable(data: Any, *, allow_nul: bool = False) -> None:
+    """Raises ``UnsafeJSON`` for decoded data the database cannot store faithfully.
+
+    ``allow_nul`` leaves NUL to a caller that refuses it field by field (the contact importer
+    reports it as that row's error instead of refusing the whole file).
+    """
     max_depth = settings.JSON_MAX_DEPTH
     stack = [(data, 0)]
     while stack:
@@ -42,7 +46,7 @@ def check_storable(data: Any) -> None:
         if depth > max_depth:
             raise UnsafeJSON(f"JSON nested deeper than {max_depth} levels.")
         if isinstance(value, str):
-            if _has_unstorable_text(value):
+            if _has_unstorable_text(value, allow_nul):
                 raise UnsafeJSON("JSON strings may not contain NUL or unpaired surrogate characters.")
         elif isinstance(value, float):
             if not math.isfinite(value):
@@ -55,13 +59,13 @@ def check_storable(data: Any) -> None:
             stack.extend((item, depth + 1) for item in value)
 
 
-def loads(text: str | bytes) -> Any:
+def loads(text: str | bytes, *, allow_nul: bool = False) -> Any:
     """``json.loads`` that also refuses what ``check_storable`` refuses (``UnsafeJSON``)."""
     try:
         data = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
         raise UnsafeJSON(f"JSON nested deeper than {settings.JSON_MAX_DEPTH} levels.") from None
-    check_storable(data)
+    check_storable(data, allow_nul=allow_nul)
     return data
 
 

@@ -24,7 +24,7 @@ from contacts.api.serializers import (
 from contacts.importing import IMPORT_FLAGS, parse_csv, parse_json_rows
 from contacts.models import Contact, ContactImport
 from crm.selectors import label_rows_column
-from whatshybrid.api.parsers import SafeJSONParser
+from whatshybrid.api.parsers import FieldCheckedJSONParser
 from whatshybrid.api.permissions import ALL_ROLES
 from whatshybrid.api.views import UUID_PATTERN, WorkspaceViewSet
 
@@ -68,7 +68,7 @@ class ContactViewSet(WorkspaceViewSet):
     input_serializer_class = ContactInputSerializer
     filter_backends: ClassVar[list] = [ContactFilterBackend]
     max_page_size = settings.CONTACTS_PAGE_SIZE_MAX
-    parser_classes: ClassVar[list] = [SafeJSONParser, MultiPartParser, FormParser]
+    parser_classes: ClassVar[list] = [FieldCheckedJSONParser, MultiPartParser, FormParser]
     role_requirements: ClassVar[dict] = {"import_status": ALL_ROLES}
 
     def narrow_queryset(self, queryset: QuerySet) -> QuerySet:

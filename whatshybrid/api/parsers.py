@@ -18,12 +18,21 @@ from whatshybrid import strict_json
 
 
 class SafeJSONParser(JSONParser):
+    allow_nul = False
+
     def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return strict_json.loads(codecs.getreader(encoding)(stream).read())
+            return strict_json.loads(codecs.getreader(encoding)(stream).read(), allow_nul=self.allow_nul)
         except strict_json.UnsafeJSON as exc:
             # Well-formed JSON with a value that cannot be kept: a validation error, not a parse error.
             raise ValidationError({"body": [str(exc)]}) from None
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
             raise ParseError(f"JSON parse error - {exc}") from None
+
+
+class FieldCheckedJSONParser(SafeJSONParser):
+    """For views whose serializers refuse NUL field by field (contacts: a field error, and in an
+    import that row's error rather than a refused file). Everything else is refused as above."""
+
+    allow_nul = True

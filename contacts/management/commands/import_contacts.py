@@ -37,7 +37,7 @@ class Command(BaseCommand):
         try:
             if path.suffix.lower() == ".json":
                 try:
-                    body = strict_json.loads(data)
+                    body = strict_json.loads(data, allow_nul=True)  # NUL: that row's error
                 except ValueError as exc:  # not JSON, not UTF-8 or refused (strict_json)
                     raise CommandError(f"{path} is not valid JSON: {exc}.") from None
                 rows = parse_json_rows(body.get("contacts") if isinstance(body, dict) else body)
