@@ -1,11 +1,43 @@
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from accounts.models import AuthSession, Membership, RefreshTokenRecord, User, Workspace
-from accounts.services import membership_remove, workspace_create, workspace_update
+from accounts.services import (
+    login_attempt_begin,
+    login_attempt_end,
+    membership_remove,
+    workspace_create,
+    workspace_update,
+)
+from whatshybrid.api.errors import RateLimitedError
+from whatshybrid.api.throttling import client_ip
+
+
+class LimitedAdminLoginForm(AdminAuthenticationForm):
+    """The admin login shares the API login's attempt budget and log (operators hold every workspace)."""
+
+    def clean(self) -> dict[str, Any]:
+        email = (self.cleaned_data.get("username") or "").strip().lower()
+        ip_address = client_ip(self.request) if self.request is not None else None
+        try:
+            login_attempt_begin(email=email, ip_address=ip_address, channel="admin")
+        except RateLimitedError as exc:
+            raise ValidationError(exc.message, code="rate_limited") from None
+        try:
+            data = super().clean()
+        except ValidationError:
+            login_attempt_end(email=email, ip_address=ip_address, channel="admin", succeeded=False)
+            raise
+        login_attempt_end(email=email, ip_address=ip_address, channel="admin", succeeded=True)
+        return data
+
+
+admin.site.login_form = LimitedAdminLoginForm
 
 
 class MembershipInline(admin.TabularInline):

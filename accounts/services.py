@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -17,7 +20,13 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import AuthSession, Membership, RefreshTokenRecord, User, Workspace
 from accounts.signals import workspace_created
-from whatshybrid.api.errors import ApplicationError, Conflict
+from whatshybrid.api.errors import ApplicationError, Conflict, RateLimitedError
+from whatshybrid.api.throttling import consume, reset
+
+logger = logging.getLogger(__name__)
+
+# The one budget of login attempts (RATELIMIT_AUTH per IP + email), API and admin alike.
+LOGIN_LIMIT_GROUP = "auth-login"
 
 
 class InvalidRefreshToken(ApplicationError):
@@ -84,19 +93,27 @@ def password_check(*, password: str, user: User | None = None, field: str = "pas
         raise ApplicationError(exc.messages[0], code="VALIDATION_ERROR", errors={field: exc.messages}) from exc
 
 
-@transaction.atomic
 def user_register(
     *, email: str, password: str, name: str, user_agent: str = "", ip_address: str | None = None
 ) -> TokenPair:
     email = email.strip().lower()
     password_check(password=password, user=User(email=email, name=name))
+    # Hashed before the email is looked up: a taken email costs the same time as a new one (no
+    # enumeration by timing), and the hash runs outside any transaction (on SQLite a write
+    # transaction is the database-wide lock).
+    hashed = make_password(password)
     if User.objects.filter(email__iexact=email).exists():
         raise Conflict(
             "An account with this email already exists.", code="EMAIL_TAKEN", errors={"email": ["Already registered."]}
         )
+    return _user_register_write(email=email, hashed=hashed, name=name, user_agent=user_agent, ip_address=ip_address)
+
+
+@transaction.atomic
+def _user_register_write(*, email: str, hashed: str, name: str, user_agent: str, ip_address: str | None) -> TokenPair:
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email=email, password=password, name=name.strip())
+            user = User.objects.create(email=email, name=name.strip(), password=hashed)
     except IntegrityError as exc:  # a concurrent registration won the unique index
         raise Conflict("An account with this email already exists.", code="EMAIL_TAKEN") from exc
     workspace = workspace_create(name=f"{user.name or email.split('@')[0]}'s Workspace", owner=user)
@@ -109,18 +126,71 @@ def membership_default(*, user: User) -> Membership | None:
     return memberships.filter(role=Membership.Role.OWNER).first() or memberships.first()
 
 
-@transaction.atomic
+def login_limit_key(*, email: str, ip_address: str | None) -> str:
+    return f"{ip_address or 'unknown'}:{email.strip().lower()}"
+
+
+def login_attempt_begin(*, email: str, ip_address: str | None, channel: str) -> None:
+    """Counts a login attempt *before* its password is checked; over the limit it is refused.
+
+    Counting first (an atomic increment) is what bounds concurrent guesses: counted after the
+    check, 40 parallel guesses all read "4 failures so far" and were all checked. The API login
+    and the admin login (``channel``) share this budget per IP + email.
+    """
+    key = login_limit_key(email=email, ip_address=ip_address)
+    usage = consume(None, group=LOGIN_LIMIT_GROUP, key=key, rate=settings.RATELIMIT_AUTH)
+    if usage and usage["should_limit"]:
+        logger.warning("login refused (rate limited) channel=%s email=%s ip=%s", channel, email, ip_address)
+        raise RateLimitedError(
+            "Too many login attempts. Try again later.", headers={"Retry-After": str(max(1, usage["time_left"]))}
+        )
+
+
+def login_attempt_end(*, email: str, ip_address: str | None, channel: str, succeeded: bool) -> None:
+    """Logs the outcome; a success forgets the attempts (whoever succeeds knows the password)."""
+    if succeeded:
+        reset(
+            group=LOGIN_LIMIT_GROUP,
+            key=login_limit_key(email=email, ip_address=ip_address),
+            rate=settings.RATELIMIT_AUTH,
+        )
+        logger.info("login succeeded channel=%s email=%s ip=%s", channel, email, ip_address)
+    else:
+        logger.warning("login failed channel=%s email=%s ip=%s", channel, email, ip_address)
+
+
+def _release_connection() -> None:
+    """Hands the database connection back (to the pool on PostgreSQL) before a slow hash.
+
+    A request keeps its connection until it ends; 50 logins each holding one through a 0.45 s
+    hash exhausted the pool. Outside a transaction nothing is lost: the next query reconnects.
+    """
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 def user_login(*, email: str, password: str, user_agent: str = "", ip_address: str | None = None) -> TokenPair:
+    """Checks the password (limited by ``login_attempt_begin``) and starts a session.
+
+    No transaction is open while the password is hashed: on SQLite a write transaction is the
+    database-wide lock, and on PostgreSQL it would hold a pooled connection for the hash's time.
+    """
+    login_attempt_begin(email=email, ip_address=ip_address, channel="api")
     user = User.objects.filter(email__iexact=email.strip()).first()
+    _release_connection()
     if user is None:
         User().set_password(password)  # same hashing cost whether or not the email exists
-        raise InvalidCredentials("Invalid email or password.")
-    if not user.check_password(password) or not user.is_active:
+        valid = False
+    else:
+        valid = user.check_password(password) and user.is_active
+    login_attempt_end(email=email, ip_address=ip_address, channel="api", succeeded=valid)
+    if not valid:
         raise InvalidCredentials("Invalid email or password.")
     membership = membership_default(user=user)
     if membership is None:
         raise InvalidCredentials("This account has no workspace.", code="NO_WORKSPACE")
-    return session_start(user=user, workspace=membership.workspace, user_agent=user_agent, ip_address=ip_address)
+    with transaction.atomic():
+        return session_start(user=user, workspace=membership.workspace, user_agent=user_agent, ip_address=ip_address)
 
 
 def session_revoke(*, session: AuthSession, reason: str) -> None:
@@ -194,9 +264,10 @@ def session_logout(*, session: AuthSession, raw_refresh_token: Any = None) -> No
             session_revoke(session=other.session, reason="logout")
 
 
-@transaction.atomic
 def password_change(*, session: AuthSession, current_password: str, new_password: str) -> TokenPair:
     user = session.user
+    # Verified and hashed before the transaction (see user_login): no lock is held meanwhile.
+    _release_connection()
     if not user.check_password(current_password):
         raise ApplicationError(
             "The current password is incorrect.",
@@ -204,15 +275,17 @@ def password_change(*, session: AuthSession, current_password: str, new_password
             errors={"currentPassword": ["Incorrect password."]},
         )
     password_check(password=new_password, user=user, field="newPassword")
-    user.set_password(new_password)
-    user.save(update_fields=["password"])
-    # Every session, this one included, dies; the caller continues on a fresh session.
-    AuthSession.objects.filter(user=user, revoked_at__isnull=True).update(
-        revoked_at=timezone.now(), revoke_reason="password_change"
-    )
-    return session_start(
-        user=user, workspace=session.workspace, user_agent=session.user_agent, ip_address=session.ip_address
-    )
+    hashed = make_password(new_password)
+    with transaction.atomic():
+        user.password = hashed
+        user.save(update_fields=["password"])
+        # Every session, this one included, dies; the caller continues on a fresh session.
+        AuthSession.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoke_reason="password_change"
+        )
+        return session_start(
+            user=user, workspace=session.workspace, user_agent=session.user_agent, ip_address=session.ip_address
+        )
 
 
 @transaction.atomic
@@ -222,7 +295,17 @@ def workspace_update(*, workspace: Workspace, data: dict[str, Any]) -> Workspace
         if field in data:
             setattr(workspace, field, data[field])
     if "settings" in data:
-        workspace.settings = {**workspace.settings, **data["settings"]}
+        merged = {**workspace.settings, **data["settings"]}
+        # The cap is on what is stored (and loaded with the workspace on every request), not on
+        # one update: capped per PUT, merged keys grew without bound.
+        size = len(json.dumps(merged, ensure_ascii=False).encode())
+        if size > settings.WORKSPACE_SETTINGS_MAX_BYTES:
+            message = (
+                f"Stored settings may not exceed {settings.WORKSPACE_SETTINGS_MAX_BYTES} bytes of JSON; "
+                f"with this update they would be {size}. Overwrite keys you no longer need with null, or send less."
+            )
+            raise ApplicationError(message, code="VALIDATION_ERROR", errors={"settings": [message]})
+        workspace.settings = merged
     workspace.save()
     return workspace
 

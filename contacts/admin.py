@@ -14,6 +14,7 @@ from accounts.models import Workspace
 from contacts import services
 from contacts.importing import IMPORT_FLAGS, parse_csv
 from contacts.models import Contact, ContactImport
+from whatshybrid.admin_scoping import WorkspaceScopedForm
 from whatshybrid.api.errors import ApplicationError
 
 WRITABLE = ["name", "email", "company", "notes", "tags", "custom_fields", "source", "opted_out", "last_interaction_at"]
@@ -29,6 +30,7 @@ class ContactImportForm(forms.Form):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
+    form = WorkspaceScopedForm
     list_display = ["phone", "name", "email", "company", "source", "opted_out", "workspace", "updated_at"]
     list_filter = ["source", "opted_out", "created_at", "workspace"]
     search_fields = ["phone", "name", "email", "company", "id"]

@@ -37,6 +37,7 @@ from contacts.models import Contact, ContactImport
 from contacts.phones import MAX_RAW_LENGTH, InvalidPhone, normalize_phone
 from contacts.services import workspace_region
 from crm.models import Label
+from whatshybrid import strict_json
 from whatshybrid.api.errors import ApplicationError
 from whatshybrid.csvsafe import is_formula
 from whatshybrid.locking import lock_keys
@@ -196,13 +197,15 @@ def _clean_value(name: str, value: Any) -> Any:
             return rules.clean_email(value)
         if name in ("tags", "labels"):
             if isinstance(value, str) and value.startswith("["):
-                value = json.loads(value)
+                value = strict_json.loads(value, allow_nul=True)
             return rules.clean_tags(value) if name == "tags" else rules.clean_label_names(value)
         if name == "custom_fields":
             if isinstance(value, str) and value.strip():
-                value = json.loads(value)
+                value = strict_json.loads(value, allow_nul=True)
             return rules.clean_custom_fields(value)
         return rules.clean_bool(value)
+    except strict_json.UnsafeJSON as exc:
+        raise RowError(name, "invalid", str(exc)) from None
     except json.JSONDecodeError:
         raise RowError(name, "invalid", "Not valid JSON.") from None
     except rules.FieldError as exc:

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from crm import services
 from crm.models import Deal, DealActivity, Label, LabelsDocument, PipelineStage
+from whatshybrid.admin_scoping import WorkspaceScopedForm
 from whatshybrid.api.admin import SyncedDocumentAdmin
 from whatshybrid.api.errors import ApplicationError
 
@@ -22,25 +23,7 @@ def _changed(form: Any, fields: tuple[str, ...]) -> dict[str, Any]:
     return {field: form.cleaned_data[field] for field in form.changed_data if field in fields}
 
 
-class WorkspaceConsistentForm(forms.ModelForm):
-    """Refuses related rows (contact, stage, labels) of another workspace."""
-
-    related_fields: tuple[str, ...] = ()
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        workspace = data.get("workspace") or getattr(self.instance, "workspace", None)
-        for field in self.related_fields:
-            value = data.get(field)
-            rows = list(value) if hasattr(value, "__iter__") else [value]
-            if any(row is not None and row.workspace_id != getattr(workspace, "pk", None) for row in rows):
-                self.add_error(field, "Must belong to the same workspace.")
-        return data
-
-
-class DealAdminForm(WorkspaceConsistentForm):
-    related_fields = ("contact", "stage", "labels")
-
+class DealAdminForm(WorkspaceScopedForm):
     class Meta:
         model = Deal
         fields = ("workspace", "contact", "title", "stage", "status", *services.DEAL_FIELDS, "labels")

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from messaging import services
 from messaging.models import Conversation, Message
+from whatshybrid.admin_scoping import WorkspaceScopedForm
 
 RECENT_MESSAGES = 20
 
@@ -44,6 +45,7 @@ class RecentMessageInline(admin.TabularInline):
 
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
+    form = WorkspaceScopedForm
     list_display = ["id", "contact", "status", "assigned_to", "priority", "unread_count", "last_activity_at"]
     list_filter = ["status", "priority", ("assigned_to", admin.RelatedOnlyFieldListFilter), "workspace"]
     search_fields = ["contact__name", "contact__phone", "id"]

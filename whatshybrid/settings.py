@@ -7,9 +7,11 @@ for the cache and the channel layer. Every knob is listed in the README's settin
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tempfile
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -52,8 +54,23 @@ DEBUG = env_bool("DEBUG", False)
 PRODUCTION = env_bool("WHL_PRODUCTION", False)
 
 _INSECURE_KEY = "dev-insecure-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz"
+# A real key's characters are spread out: per-character Shannon entropy of at least 3 bits (hex
+# keys have ~3.9, Django's generated keys ~4.9) and 128 bits over the whole key. ``aaaa...bbbb...``
+# (1 bit per character) is long but guessable.
+_KEY_MIN_BITS_PER_CHAR = 3.0
+_KEY_MIN_TOTAL_BITS = 128
+
+
+def key_is_strong(key: str) -> bool:
+    """At least 50 characters with the spread of a randomly generated key."""
+    if len(key) < 50:
+        return False
+    per_char = -sum(n / len(key) * math.log2(n / len(key)) for n in Counter(key).values())
+    return per_char >= _KEY_MIN_BITS_PER_CHAR and per_char * len(key) >= _KEY_MIN_TOTAL_BITS
+
+
 SECRET_KEY = env_str("SECRET_KEY", _INSECURE_KEY)
-if PRODUCTION and (SECRET_KEY == _INSECURE_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+if PRODUCTION and (SECRET_KEY == _INSECURE_KEY or not key_is_strong(SECRET_KEY)):
     # A guessable key lets anyone mint JWTs for any workspace: refuse to boot.
     raise ImproperlyConfigured("WHL_PRODUCTION=1 requires SECRET_KEY of at least 50 random characters.")
 
@@ -242,7 +259,7 @@ REFRESH_REUSE_GRACE = timedelta(seconds=env_int("REFRESH_REUSE_GRACE_SECONDS", 6
 REFRESH_GRACE_REUSES = env_int("REFRESH_GRACE_REUSES", 1)
 
 JWT_SECRET = env_str("JWT_SECRET", SECRET_KEY)
-if PRODUCTION and len(JWT_SECRET) < 50:
+if PRODUCTION and not key_is_strong(JWT_SECRET):
     raise ImproperlyConfigured("WHL_PRODUCTION=1 requires JWT_SECRET (when set) of at least 50 random characters.")
 
 SIMPLE_JWT = {
@@ -346,6 +363,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_BODY_BYTES", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_UPLOAD_MEMORY_BYTES", 5 * 1024 * 1024)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10000
+# Deepest JSON nesting accepted in a body, an import cell or a socket frame (whatshybrid/strict_json.py).
+JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32)
+# Largest workspace `settings` object as stored (after merging an update), in bytes of JSON.
+WORKSPACE_SETTINGS_MAX_BYTES = env_int("WORKSPACE_SETTINGS_MAX_BYTES", 32 * 1024)
 
 # --- CORS (client contract) ---------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", ["https://web.whatsapp.com"])

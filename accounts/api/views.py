@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -26,10 +25,9 @@ from accounts.api.serializers import (
     WorkspaceSerializer,
 )
 from accounts.authentication import session_of
-from whatshybrid.api.errors import RateLimitedError
 from whatshybrid.api.permissions import ALL_ROLES
 from whatshybrid.api.serializers import MessageSerializer
-from whatshybrid.api.throttling import GeneralRateThrottle, RegistrationRateThrottle, client_ip, consume
+from whatshybrid.api.throttling import GeneralRateThrottle, RegistrationRateThrottle, client_ip
 from whatshybrid.api.views import WorkspaceAPIView
 
 
@@ -68,26 +66,12 @@ class LoginView(PublicAuthView):
     def post(self, request: Request) -> Response:
         serializer = LoginInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        email = serializer.validated_data["email"].strip().lower()
-        limit_key = f"{client_ip(request)}:{email}"
-        usage = consume(request, group="auth-login-failures", key=limit_key, rate=self.rate, increment=False)
-        if usage and usage["count"] >= usage["limit"]:
-            raise RateLimitedError(
-                "Too many failed login attempts. Try again later.",
-                headers={"Retry-After": str(max(1, usage["time_left"]))},
-            )
-        try:
-            pair = services.user_login(
-                email=email, password=serializer.validated_data["password"], **self.client_meta(request)
-            )
-        except services.InvalidCredentials:
-            consume(request, group="auth-login-failures", key=limit_key, rate=self.rate)
-            raise
+        pair = services.user_login(
+            email=serializer.validated_data["email"].strip().lower(),
+            password=serializer.validated_data["password"],
+            **self.client_meta(request),
+        )
         return Response(auth_payload(pair))
-
-    @property
-    def rate(self) -> str:
-        return settings.RATELIMIT_AUTH
 
 
 class RefreshView(PublicAuthView):

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view, inline_seri
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -24,6 +24,7 @@ from contacts.api.serializers import (
 from contacts.importing import IMPORT_FLAGS, parse_csv, parse_json_rows
 from contacts.models import Contact, ContactImport
 from crm.selectors import label_rows_column
+from whatshybrid.api.parsers import FieldCheckedJSONParser
 from whatshybrid.api.permissions import ALL_ROLES
 from whatshybrid.api.views import UUID_PATTERN, WorkspaceViewSet
 
@@ -67,7 +68,7 @@ class ContactViewSet(WorkspaceViewSet):
     input_serializer_class = ContactInputSerializer
     filterset_class = ContactFilterSet
     max_page_size = settings.CONTACTS_PAGE_SIZE_MAX
-    parser_classes: ClassVar[list] = [JSONParser, MultiPartParser, FormParser]
+    parser_classes: ClassVar[list] = [FieldCheckedJSONParser, MultiPartParser, FormParser]
     role_requirements: ClassVar[dict] = {"import_status": ALL_ROLES}
 
     def narrow_queryset(self, queryset: QuerySet) -> QuerySet:

@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-import json
 import zoneinfo
-from typing import Any
 
 import phonenumbers
 from rest_framework import serializers
 
 from accounts.api.serializers import WorkspaceSerializer
 from whatshybrid.api.serializers import StrictSerializer
-
-MAX_SETTINGS_BYTES = 32 * 1024
 
 
 class WorkspaceSettingsInputSerializer(StrictSerializer):
@@ -31,11 +27,6 @@ class WorkspaceSettingsInputSerializer(StrictSerializer):
         value = value.upper()
         if value not in phonenumbers.SUPPORTED_REGIONS:
             raise serializers.ValidationError("Unknown ISO 3166 country code.")
-        return value
-
-    def validate_settings(self, value: dict[str, Any]) -> dict[str, Any]:
-        if len(json.dumps(value)) > MAX_SETTINGS_BYTES:
-            raise serializers.ValidationError(f"Settings may not exceed {MAX_SETTINGS_BYTES} bytes.")
         return value
 
 

@@ -125,3 +125,21 @@ def test_other_methods_are_405_json(api_client):
     body = assert_json_error(api_client.delete(URL), 405)
     assert "DELETE" in body["message"]
     assert_json_error(api_client.post(URL, {}), 405)
+
+
+def test_stored_settings_are_capped_not_only_each_update(api_client, workspace, settings):
+    """Each PUT is small, but merged they would grow without bound: the stored object is capped."""
+    settings.WORKSPACE_SETTINGS_MAX_BYTES = 32 * 1024
+    accepted = 0
+    for n in range(30):
+        response = api_client.put(URL, {"settings": {f"key-{n}": "x" * 10_000}})
+        if response.status_code != 200:
+            break
+        accepted += 1
+    assert accepted == 3  # 3 x 10 KB fit in 32 KB; the fourth would not
+    before = snapshot(workspace)
+    error = assert_json_error(response, 400, "VALIDATION_ERROR")
+    assert "Stored settings may not exceed 32768 bytes" in error["message"] and "settings" in error["errors"]
+    assert snapshot(workspace) == before
+    # Overwriting a key with less makes room again.
+    assert api_client.put(URL, {"settings": {"key-0": None, "key-3": "y" * 9_000}}).status_code == 200

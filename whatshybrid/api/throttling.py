@@ -31,14 +31,28 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
-def consume(request: HttpRequest, *, group: str, key: str, rate: str, increment: bool = True) -> dict[str, Any] | None:
-    """Counts one hit for ``key`` in ``group``; returns django-ratelimit's usage (None if disabled)."""
+def consume(
+    request: HttpRequest | None, *, group: str, key: str, rate: str, increment: bool = True
+) -> dict[str, Any] | None:
+    """Counts one hit for ``key`` in ``group``; returns django-ratelimit's usage (None if disabled).
+
+    The count is atomic (Redis ``INCR``; LocMemCache's ``add``/``incr`` under its lock), so a
+    caller that counts *before* acting lets exactly ``limit`` concurrent requests through.
+    ``request`` is only django-ratelimit's method filter (every method counts here).
+    """
     if not settings.RATELIMIT_ENABLE:
         return None
     cache = caches[settings.RATELIMIT_USE_CACHE]
     if increment and isinstance(cache, RedisCache):
         return _count_on_redis(cache, group=group, key=key, rate=rate)
     return get_usage(request, group=group, key=lambda _group, _request: key, rate=rate, increment=increment)
+
+
+def reset(*, group: str, key: str, rate: str) -> None:
+    """Forgets the hits counted for ``key`` in ``group`` in the current window."""
+    _limit, period = _split_rate(rate)
+    window = _get_window(key, period)
+    caches[settings.RATELIMIT_USE_CACHE].delete(_make_cache_key(group, window, rate, key, ALL))
 
 
 @lru_cache(maxsize=8)

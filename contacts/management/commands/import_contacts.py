@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +8,7 @@ from tqdm import tqdm
 
 from contacts.importing import contact_import_rows, parse_csv, parse_json_rows
 from contacts.selectors import workspace_by_id
+from whatshybrid import strict_json
 from whatshybrid.api.errors import ApplicationError
 
 
@@ -37,8 +37,8 @@ class Command(BaseCommand):
         try:
             if path.suffix.lower() == ".json":
                 try:
-                    body = json.loads(data)
-                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                    body = strict_json.loads(data, allow_nul=True)  # NUL: that row's error
+                except ValueError as exc:  # not JSON, not UTF-8 or refused (strict_json)
                     raise CommandError(f"{path} is not valid JSON: {exc}.") from None
                 rows = parse_json_rows(body.get("contacts") if isinstance(body, dict) else body)
             else:

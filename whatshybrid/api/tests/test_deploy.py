@@ -46,6 +46,8 @@ def test_debug_is_off_by_default_and_on_only_when_asked():
         None,  # the built-in development key
         "too-short-" * 3,
         "a" * 80,  # long but guessable
+        "".join(char * 10 for char in "abcde") * 2,  # aaaa...bbbb...: 5 distinct characters, 2.3 bits each
+        "ab" * 40,
     ],
 )
 def test_production_refuses_to_start_without_a_real_secret_key(secret_key):
@@ -59,9 +61,22 @@ def test_production_refuses_to_start_without_a_real_secret_key(secret_key):
     assert "requires SECRET_KEY" in result.stderr
 
 
-def test_production_refuses_a_short_jwt_secret():
-    result = run_python(["manage.py", "check"], **production_env(JWT_SECRET="short"))
+@pytest.mark.parametrize("jwt_secret", ["short", "a" * 40 + "b" * 40])
+def test_production_refuses_a_weak_jwt_secret(jwt_secret):
+    result = run_python(["manage.py", "check"], **production_env(JWT_SECRET=jwt_secret))
     assert result.returncode != 0 and "JWT_SECRET" in result.stderr
+
+
+def test_generated_keys_pass_the_strength_check():
+    from django.core.management.utils import get_random_secret_key
+
+    from whatshybrid.settings import key_is_strong
+
+    # The shortest real keys of each common kind, many draws: the entropy bar never refuses one.
+    keys = [secrets.token_hex(25) for _ in range(300)] + [secrets.token_urlsafe(38) for _ in range(300)]
+    keys += [get_random_secret_key() for _ in range(300)]
+    assert all(key_is_strong(key) for key in keys)
+    assert not key_is_strong("a" * 40 + "b" * 40)
 
 
 def test_production_hardening_is_on():

@@ -7,10 +7,10 @@ message replays the missed events before live ones. A refused token closes with 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qs
 
+from whatshybrid import strict_json
 from whatshybrid.realtime.consumers.base import WorkspaceStreamConsumer, authenticate, dumps, frame_cache
 
 SUBPROTOCOL = "whatshybrid.v1"
@@ -59,7 +59,11 @@ class EventStreamConsumer(WorkspaceStreamConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
-            message = json.loads(text_data or "")
+            message = strict_json.loads(text_data or "")
+        except strict_json.UnsafeJSON as exc:
+            await self.send_control("error", message=str(exc), code="INVALID_JSON")
+            await self.close(code=CLOSE_BAD_REQUEST)
+            return
         except ValueError:
             message = None
         kind = message.get("type") if isinstance(message, dict) else None

@@ -21,6 +21,7 @@ from django.conf import settings
 from engineio import packet as eio
 from socketio import packet as sio
 
+from whatshybrid import strict_json
 from whatshybrid.realtime.consumers.base import (
     MISSING_TOKEN_MESSAGE,
     WorkspaceStreamConsumer,
@@ -33,6 +34,7 @@ from whatshybrid.realtime.consumers.native import _parse_seq
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "/"
+CLOSE_INVALID_PAYLOAD = 1007  # RFC 6455: "data within a message that was not consistent with the type"
 
 
 def _event_frame(message: dict[str, Any]) -> str:
@@ -43,6 +45,14 @@ def _event_frame(message: dict[str, Any]) -> str:
 def _named(data: Any) -> bool:
     """An EVENT payload is ``[name, *args]``."""
     return isinstance(data, list) and bool(data) and isinstance(data[0], str)
+
+
+class EnginePacket(eio.Packet):
+    json = strict_json  # frames decode like request bodies: deep or unstorable JSON is refused
+
+
+class SocketPacket(sio.Packet):
+    json = strict_json
 
 
 def _engine(sio_packet: sio.Packet) -> str:
@@ -101,7 +111,7 @@ class SocketIOConsumer(WorkspaceStreamConsumer):
         if not text_data:
             return  # binary attachments are not part of this protocol's use
         try:
-            engine_packet = eio.Packet(encoded_packet=text_data)
+            engine_packet = EnginePacket(encoded_packet=text_data)
         except Exception:
             logger.debug("undecodable Engine.IO packet %r", text_data[:100])
             return
@@ -113,7 +123,12 @@ class SocketIOConsumer(WorkspaceStreamConsumer):
             await self.close()
         elif engine_packet.packet_type == eio.MESSAGE and isinstance(engine_packet.data, str):
             try:
-                packet = sio.Packet(encoded_packet=engine_packet.data)
+                packet = SocketPacket(encoded_packet=engine_packet.data)
+            except strict_json.UnsafeJSON as exc:
+                # A protocol error, as a malformed packet is in engine.io: reported, then closed.
+                await self.emit("error", {"message": str(exc), "code": "INVALID_JSON"})
+                await self.close(code=CLOSE_INVALID_PAYLOAD)
+                return
             except Exception:
                 logger.debug("undecodable Socket.IO packet %r", engine_packet.data[:100])
                 return

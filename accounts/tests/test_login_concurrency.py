@@ -1,0 +1,126 @@
+"""Logins under concurrency, over real HTTP (pytest-django's threaded live server on 127.0.0.1).
+
+- The attempt limit is counted before the password is checked, so parallel guesses cannot all
+  be checked (issue 14.3).
+- No password is hashed or verified inside a transaction: on SQLite a write transaction is the
+  database-wide lock, so a burst of logins stalled every other workspace's writes (issue 14.2).
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import requests
+from django.test import override_settings
+
+from accounts.models import User, Workspace
+from accounts.services import session_start
+from accounts.tests.hashing import HASHERS, RecordingHasher
+
+PASSWORD = "s3cret-Passw0rd"
+TIMEOUT = 60
+WAVE = 20
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
+
+
+@pytest.fixture
+def recording() -> Any:
+    with override_settings(PASSWORD_HASHERS=HASHERS):
+        RecordingHasher.reset()
+        yield RecordingHasher
+        RecordingHasher.reset()
+
+
+def _post_together(url: str, bodies: list[dict[str, Any]]) -> list[int]:
+    """POSTs the bodies in waves of ``WAVE`` released together by a barrier; returns the statuses.
+
+    Waves, not all at once: the live server's listen backlog is small, and a refused connection
+    would test the socket layer instead of the login.
+    """
+    statuses: list[int] = []
+    for first in range(0, len(bodies), WAVE):
+        wave = bodies[first : first + WAVE]
+        start = threading.Barrier(len(wave), timeout=TIMEOUT)
+
+        def post(body: dict[str, Any], start: threading.Barrier = start) -> int:
+            start.wait()
+            return requests.post(url, json=body, timeout=TIMEOUT).status_code
+
+        with ThreadPoolExecutor(max_workers=len(wave)) as pool:
+            statuses += pool.map(post, wave)
+    return statuses
+
+
+@override_settings(RATELIMIT_AUTH="5/15m")
+def test_parallel_guesses_check_at_most_the_limit(live_server: Any, recording: Any, make_user: Any) -> None:
+    user = make_user(email="target@example.com")
+    Workspace.objects.create(name="W").memberships.create(user=user, role="owner")
+    url = f"{live_server.url}/api/v1/auth/login"
+    guesses = [{"email": user.email, "password": f"wrong-{n}"} for n in range(39)]
+    statuses = _post_together(url, guesses)
+    right = requests.post(url, json={"email": user.email, "password": PASSWORD}, timeout=TIMEOUT)
+
+    checks = [call for call in recording.calls if call.kind == "verify"]
+    assert len(checks) <= 5, f"{len(checks)} passwords were checked"
+    assert sorted(set(statuses)) == [401, 429]
+    assert statuses.count(401) == len(checks)
+    assert right.status_code == 429  # the budget is spent: the right password is not checked either
+    assert len([call for call in recording.calls if call.kind == "verify"]) == len(checks)
+
+
+def test_a_login_burst_never_hashes_inside_a_transaction(
+    live_server: Any, recording: Any, make_user: Any, other_workspace: Workspace, other_user: User
+) -> None:
+    """60 logins with unknown emails while another workspace writes: no 5xx, and no hash runs
+    while its request holds a transaction (the write lock other workspaces would wait on)."""
+    token = session_start(user=other_user, workspace=other_workspace).access
+    logins = [{"email": f"nobody-{n}@example.com", "password": "whatever-123"} for n in range(60)]
+    writes = [{"phone": f"+5511987{n:06d}", "name": f"W{n}"} for n in range(20)]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        login_run = pool.submit(_post_together, f"{live_server.url}/api/v1/auth/login", logins)
+        write_run = pool.submit(
+            lambda: [
+                requests.post(
+                    f"{live_server.url}/api/v1/contacts",
+                    json=body,
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=TIMEOUT,
+                ).status_code
+                for body in writes
+            ]
+        )
+        login_statuses, write_statuses = login_run.result(), write_run.result()
+
+    assert login_statuses == [401] * 60
+    assert write_statuses == [201] * 20
+    assert len(recording.calls) >= 60
+    assert not [call for call in recording.calls if call.in_transaction]
+
+
+def test_register_login_and_password_change_hash_outside_transactions(
+    anon_client: Any, api_client: Any, user: User, workspace: Workspace, recording: Any
+) -> None:
+    body = {"email": "new@example.com", "password": PASSWORD, "name": "New"}
+    assert anon_client.post("/api/v1/auth/register", body).status_code == 201
+    assert anon_client.post("/api/v1/auth/login", {"email": user.email, "password": PASSWORD}).status_code == 200
+    change = {"currentPassword": PASSWORD, "newPassword": "An0ther-Passw0rd"}
+    assert api_client.put("/api/v1/auth/password", change).status_code == 200
+    kinds = [call.kind for call in recording.calls]
+    assert kinds.count("encode") >= 2 and kinds.count("verify") >= 2
+    assert not [call for call in recording.calls if call.in_transaction]
+
+
+def test_register_hashes_whether_or_not_the_email_is_taken(anon_client: Any, user: User, recording: Any) -> None:
+    """EMAIL_TAKEN costs the same hash as a new account: no enumeration by timing (issue 14.16)."""
+    taken = anon_client.post("/api/v1/auth/register", {"email": user.email, "password": PASSWORD, "name": "X"})
+    assert taken.status_code == 409 and taken.json()["code"] == "EMAIL_TAKEN"
+    hashes_for_taken = [call.kind for call in recording.calls].count("encode")
+    recording.reset()
+    new = anon_client.post("/api/v1/auth/register", {"email": "fresh@example.com", "password": PASSWORD, "name": "Y"})
+    assert new.status_code == 201
+    assert hashes_for_taken == [call.kind for call in recording.calls].count("encode") == 1
