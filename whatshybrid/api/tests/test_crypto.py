@@ -40,6 +40,9 @@ def vault(transactional_db: Any, key: str) -> Iterator[type[models.Model]]:
         class Meta:
             app_label = "api"
 
+        def __str__(self) -> str:
+            return f"vault {self.pk}"
+
     with connection.schema_editor() as editor:
         editor.create_model(Vault)
     try:
