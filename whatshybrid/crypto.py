@@ -72,8 +72,11 @@ def rotate(token: str) -> str:
 
 
 def check_configuration() -> None:
-    """Loads the keys now, so a malformed key stops the process at startup rather than at first use."""
-    _keys()
+    """Parses the configured keys now, so a malformed key stops the process at startup rather than
+    at first use. The development key is only generated at first use: a build step such as
+    ``collectstatic`` must not bake one into an image."""
+    if settings.ENCRYPTION_KEYS:
+        _parse_keys(tuple(settings.ENCRYPTION_KEYS))
 
 
 def key_count() -> int:

@@ -120,6 +120,14 @@ def test_without_keys_development_generates_one_key_once_and_warns(
     assert Fernet(key_file.read_text().strip().encode()).decrypt(token.encode()).decode() == SECRET
 
 
+def test_the_startup_check_generates_no_development_key(settings: Any, tmp_path: Path) -> None:
+    # A build step (collectstatic in the Dockerfile) runs the check: no key may land in the image.
+    settings.ENCRYPTION_KEYS = []
+    settings.ENCRYPTION_KEY_FILE = str(tmp_path / "encryption.key")
+    crypto.check_configuration()
+    assert not Path(settings.ENCRYPTION_KEY_FILE).exists()
+
+
 def test_the_data_folder_and_its_key_are_never_committed() -> None:
     root = Path(__file__).resolve().parents[3]
     assert "data/" in (root / ".gitignore").read_text().split()
