@@ -6,7 +6,10 @@ What counts as a leak:
   ``token``/``private_key``) appearing in a response of a *later* request: the request that
   creates or rotates a secret may show it once, nothing after it may;
 - an access or refresh token appearing in a response after the one that issued it;
-- any of those secrets in a log line.
+- any of those secrets in a log line;
+- the plaintext of an ``EncryptedTextField`` (whatshybrid/crypto.py) anywhere in the SQLite
+  database after the test ran (every table, read through the test's own connection so its open
+  transaction counts, plus the database and WAL files' bytes).
 
 Responses are captured at Django's test-client handler (every in-process request of every app's
 tests); live-server tests feed what they receive through ``scan_text``. A leak fails the test that
@@ -21,6 +24,7 @@ import logging
 import re
 from collections.abc import Generator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,6 +53,8 @@ class SecretScanner:
         self.request_seq = 0
         # secret value -> (what it is, request number during which it came into existence)
         self.secrets: dict[str, tuple[str, int]] = {}
+        # plaintext saved through an encrypted field -> which field; must never reach the database
+        self.encrypted: dict[str, str] = {}
         self.leaks: list[Leak] = []
         self.current_test = "(outside a test)"
         self._installed = False
@@ -99,10 +105,35 @@ class SecretScanner:
             with contextlib.suppress(ValueError):
                 self.remember_tokens(json.loads(text), request_line)
 
+    def scan_database(self) -> list[Leak]:
+        """Leaks of encrypted fields' plaintext into the SQLite database (PostgreSQL: not scanned)."""
+        from django.db import connection
+
+        if not self.encrypted or connection.vendor != "sqlite":
+            return []
+        parts = [] if connection.connection is None else list(connection.connection.iterdump())
+        for suffix in ("", "-wal"):
+            path = Path(f"{connection.settings_dict['NAME']}{suffix}")
+            if path.is_file():
+                parts.append(path.read_bytes().decode("utf-8", "replace"))
+        contents = "\n".join(parts)
+        found = [
+            Leak(self.current_test, "the database", f"plaintext of {what}", self._excerpt(contents, position))
+            for value, what in self.encrypted.items()
+            if (position := contents.find(value)) >= 0
+        ]
+        self.leaks += found
+        return found
+
     def on_save(self, sender: type, instance: Any, **kwargs: Any) -> None:
+        from whatshybrid.crypto import EncryptedTextField
+
         for field in sender._meta.concrete_fields:
+            value = getattr(instance, field.attname, None)
             if SECRET_FIELD.search(field.name):
-                self.remember(getattr(instance, field.attname, None), f"{sender.__name__}.{field.name}")
+                self.remember(value, f"{sender.__name__}.{field.name}")
+            if isinstance(field, EncryptedTextField) and isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH:
+                self.encrypted[value] = f"{sender.__name__}.{field.name}"
 
     def install(self) -> None:
         if self._installed:
@@ -138,11 +169,13 @@ class SecretScanner:
         # Each test gets a fresh database, so earlier tests' secrets cannot be served any more.
         self.current_test = item.nodeid
         self.secrets.clear()
+        self.encrypted.clear()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
         before = len(self.leaks)
         result = yield
+        self.scan_database()  # before teardown: the test's rows (and open transaction) are still there
         new = self.leaks[before:]
         if new:
             raise AssertionError("secret leaked:\n" + "\n".join(str(leak) for leak in new))

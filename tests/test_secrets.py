@@ -72,3 +72,32 @@ def test_detects_a_password_hash_a_stale_token_and_a_logged_secret() -> None:
         assert len(probe.leaks) == before + 1
     finally:
         logger.removeHandler(handler)
+
+
+def test_detects_an_encrypted_fields_plaintext_in_the_database(workspace: Any) -> None:
+    from django.db import models
+    from django.test.utils import isolate_apps
+
+    from whatshybrid.crypto import EncryptedTextField
+
+    with isolate_apps("whatshybrid.api"):
+
+        class Probe(models.Model):
+            credential = EncryptedTextField()
+
+            class Meta:
+                app_label = "api"
+
+            def __str__(self) -> str:
+                return "probe"
+
+    probe = SecretScanner()
+    probe.on_save(Probe, Probe(credential="sk-plaintext-probe-0042"))
+    assert probe.encrypted == {"sk-plaintext-probe-0042": "Probe.credential"}
+    assert not probe.scan_database()
+    workspace.name = "sk-plaintext-probe-0042"  # the plaintext written where it does not belong
+    workspace.save()
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        assert [leak.where for leak in probe.scan_database()] == ["the database"]

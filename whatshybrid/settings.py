@@ -368,6 +368,24 @@ JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32)
 # Largest workspace `settings` object as stored (after merging an update), in bytes of JSON.
 WORKSPACE_SETTINGS_MAX_BYTES = env_int("WORKSPACE_SETTINGS_MAX_BYTES", 32 * 1024)
 
+# --- Secrets at rest and outgoing HTTP (whatshybrid/crypto.py, whatshybrid/http.py) -----------
+# Fernet keys, comma-separated: the first encrypts, all decrypt (rotation: README).
+ENCRYPTION_KEYS = env_list("ENCRYPTION_KEYS", [])
+if PRODUCTION and not ENCRYPTION_KEYS:
+    # A generated key in the data folder would be lost with the container, and the secrets with it.
+    raise ImproperlyConfigured(
+        "WHL_PRODUCTION=1 requires ENCRYPTION_KEYS (comma-separated Fernet keys; generate one with "
+        "`manage.py rotate_encryption_key --generate-key`)."
+    )
+# Development only (no ENCRYPTION_KEYS): the key generated once beside the SQLite file.
+ENCRYPTION_KEY_FILE = str(Path(SQLITE_PATH).parent / "encryption.key")
+OUTGOING_HTTP_CONNECT_TIMEOUT = env_int("OUTGOING_HTTP_CONNECT_TIMEOUT", 5)
+OUTGOING_HTTP_TIMEOUT = env_int("OUTGOING_HTTP_TIMEOUT", 15)
+OUTGOING_HTTP_MAX_BYTES = env_int("OUTGOING_HTTP_MAX_BYTES", 1024 * 1024)
+# CIDRs the SSRF guard lets through although they are internal (e.g. a LAN AI server).
+OUTGOING_HTTP_ALLOW_NETWORKS = env_list("OUTGOING_HTTP_ALLOW_NETWORKS", [])
+# --- end of secrets at rest and outgoing HTTP ------------------------------------------------
+
 # --- CORS (client contract) ---------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", ["https://web.whatsapp.com"])
 CORS_ALLOWED_ORIGIN_REGEXES = env_list("CORS_ALLOWED_ORIGIN_REGEXES", [r"^chrome-extension://[a-z0-9_-]+$"])

@@ -8,6 +8,12 @@ class ApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from whatshybrid import crypto, http
+
+        # Malformed keys or allowlist entries stop every entry point here, not at first use.
+        crypto.check_configuration()
+        http.check_configuration()
+
         from whatshybrid.api import schema  # noqa: F401  (registers the OpenAPI auth extension)
         from whatshybrid.api.idempotency import idempotency_prune
         from whatshybrid.api.pruning import register_pruner

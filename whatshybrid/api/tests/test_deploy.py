@@ -8,13 +8,18 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 PROBE = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
 
 
 def run_python(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "WHL_PRODUCTION", "SECRET_KEY", "JWT_SECRET"}}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "WHL_PRODUCTION", "SECRET_KEY", "JWT_SECRET", "ENCRYPTION_KEYS"}
+    }
     base["DJANGO_SETTINGS_MODULE"] = "whatshybrid.settings"
     return subprocess.run(
         [sys.executable, *args], cwd=settings.BASE_DIR, env={**base, **env}, capture_output=True, text=True, timeout=120
@@ -22,7 +27,13 @@ def run_python(args: list[str], **env: str) -> subprocess.CompletedProcess:
 
 
 def production_env(**extra: str) -> dict[str, str]:
-    return {"WHL_PRODUCTION": "1", "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "api.example.com", **extra}
+    return {
+        "WHL_PRODUCTION": "1",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": "api.example.com",
+        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        **extra,
+    }
 
 
 def test_check_deploy_is_clean_with_production_settings():
@@ -59,6 +70,22 @@ def test_production_refuses_to_start_without_a_real_secret_key(secret_key):
     result = run_python(["manage.py", "check"], **env)
     assert result.returncode != 0
     assert "requires SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_without_encryption_keys():
+    env = production_env()
+    env.pop("ENCRYPTION_KEYS")
+    result = run_python(["manage.py", "check"], **env)
+    assert result.returncode != 0 and "WHL_PRODUCTION=1 requires ENCRYPTION_KEYS" in result.stderr
+
+
+def test_malformed_encryption_keys_or_allowlist_stop_the_start():
+    good = Fernet.generate_key().decode()
+    result = run_python(["manage.py", "check"], **production_env(ENCRYPTION_KEYS=f"{good},not-a-key"))
+    assert result.returncode != 0 and "ENCRYPTION_KEYS: key #2 of 2 is not a Fernet key" in result.stderr
+    assert "not-a-key" not in result.stderr
+    result = run_python(["manage.py", "check"], OUTGOING_HTTP_ALLOW_NETWORKS="10.0.0.0/33")
+    assert result.returncode != 0 and "OUTGOING_HTTP_ALLOW_NETWORKS" in result.stderr
 
 
 @pytest.mark.parametrize("jwt_secret", ["short", "a" * 40 + "b" * 40])
