@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from crm.sync import crm_data, crm_sync
 from whatshybrid.api.views import WorkspaceAPIView
 
-_OBJECTS = serializers.ListField(child=serializers.DictField(), required=False)
+_OBJECTS = serializers.ListField(child=serializers.DictField(), required=False, allow_null=True)
 
 CrmSyncInputSerializer = inline_serializer(
     name="CrmSyncInput",

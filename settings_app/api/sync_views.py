@@ -52,7 +52,8 @@ ModuleDeleteReplySerializer = inline_serializer(
     },
 )
 MemoryEventsInputSerializer = inline_serializer(
-    name="MemoryEventsInput", fields={"events": serializers.ListField(child=serializers.DictField())}
+    name="MemoryEventsInput",
+    fields={"events": serializers.ListField(child=serializers.DictField(), required=False, allow_null=True)},
 )
 MemoryEventsReplySerializer = inline_serializer(
     name="MemoryEventsReply", fields={"success": serializers.BooleanField(), "received": serializers.IntegerField()}

@@ -13,7 +13,7 @@ from whatshybrid.api.views import WorkspaceAPIView
 TasksSyncInputSerializer = inline_serializer(
     name="TasksSyncInput",
     fields={
-        "tasks": serializers.ListField(child=serializers.DictField(), required=False),
+        "tasks": serializers.ListField(child=serializers.DictField(), required=False, allow_null=True),
         "lastSync": serializers.JSONField(required=False),
     },
 )

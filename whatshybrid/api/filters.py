@@ -29,12 +29,15 @@ from whatshybrid.api.errors import FieldInvalid
 class ParsedField(forms.CharField):
     """A form field whose value goes through one of the ``params`` parsers."""
 
-    def __init__(self, *, parse: Callable[..., Any], **kwargs: Any) -> None:
+    def __init__(self, *, parse: Callable[..., Any], allow_blank: bool = True, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
-        self.parse = parse
+        self.parse, self.allow_blank = parse, allow_blank
 
     def clean(self, value: Any) -> Any:
+        # An id given as ``?contact_id=`` is not "no filter": the schema says it is a UUID.
+        if value == "" and not self.allow_blank:
+            raise forms.ValidationError("Must not be empty.")
         text = super().clean(value)
         if text in (None, ""):
             return None
@@ -67,7 +70,9 @@ def text_filter(
 
 
 def uuid_filter(help_text: str, **kwargs: Any) -> ParsedFilter:
-    return ParsedFilter(parse=params.parse_uuid, schema_type=OpenApiTypes.UUID, help_text=help_text, **kwargs)
+    return ParsedFilter(
+        parse=params.parse_uuid, allow_blank=False, schema_type=OpenApiTypes.UUID, help_text=help_text, **kwargs
+    )
 
 
 def bool_filter(help_text: str, **kwargs: Any) -> ParsedFilter:

@@ -84,10 +84,17 @@ def test_an_import_whose_worker_was_killed_resumes_and_finishes(tmp_path: Path) 
     time.sleep(3.5)  # the lease expires: nobody renews it
 
     # What happens on a restart: a new worker, and the scheduler enqueueing the reclaim.
+    def job_result() -> tuple[str, str]:
+        return db.execute(
+            "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult WHERE task_path LIKE 'contacts.%'"
+        ).fetchone()
+
     worker = subprocess.Popen(worker_command, cwd=ROOT, env=env)
     try:
         subprocess.run([*manage, "scheduler", "--once"], **run)
         wait_for(lambda: progress()[0] == "succeeded", seconds=120, what="the import to finish")
+        # The worker records the job's result only after the import's own row says it is done.
+        wait_for(lambda: job_result()[0] == "SUCCESSFUL", seconds=30, what="the job's result")
     finally:
         worker.kill()
         worker.wait(timeout=10)
@@ -97,10 +104,7 @@ def test_an_import_whose_worker_was_killed_resumes_and_finishes(tmp_path: Path) 
     ).fetchone()
     assert (processed, created, json.loads(errors)) == (ROWS, ROWS, [])
     assert db.execute("SELECT count(*) FROM contacts_contact").fetchone()[0] == ROWS
-    results = db.execute(
-        "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult WHERE task_path LIKE 'contacts.%'"
-    )
-    [(result_status, worker_ids)] = results.fetchall()
+    result_status, worker_ids = job_result()
     assert result_status == "SUCCESSFUL" and len(json.loads(worker_ids)) == 2
     db.close()
 
