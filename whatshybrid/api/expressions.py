@@ -19,9 +19,7 @@ def _json_rows_sql(vendor: str, link: type[Model], owner: str, target: str, fiel
     link_meta = link._meta
     owner_field, target_field = link_meta.get_field(owner), link_meta.get_field(target)
     outer_meta, target_meta = owner_field.related_model._meta, target_field.related_model._meta
-    build, aggregate = (
-        ("JSONB_BUILD_OBJECT", "JSONB_AGG") if vendor == "postgresql" else ("JSON_OBJECT", "JSON_GROUP_ARRAY")
-    )
+    build, aggregate = ("JSONB_BUILD_OBJECT", "JSONB_AGG") if vendor == "postgresql" else ("JSON_OBJECT", "JSON_GROUP_ARRAY")
     pairs = ", ".join(f"'{name}', t.{quote(target_meta.get_field(name).column)}" for name in fields)
     return (
         f"SELECT {aggregate}({build}({pairs})) FROM {quote(link_meta.db_table)} l"
