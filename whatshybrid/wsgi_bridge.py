@@ -94,6 +94,7 @@ async def _too_large(send: Send, limit: int) -> None:
     body = json.dumps({"message": message, "code": "PAYLOAD_TOO_LARGE"}).encode()
     headers = [
         (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
         (b"x-content-type-options", b"nosniff"),
         (b"connection", b"close"),  # the rest of the body is never read
     ]
