@@ -24,7 +24,10 @@ class FastJSONRenderer(JSONRenderer):
             return b""
         if self.get_indent(accepted_media_type or "", renderer_context or {}) is None:
             try:
-                return orjson.dumps(data, default=_default, option=_OPTIONS)
+                rendered = orjson.dumps(data, default=_default, option=_OPTIONS)
             except orjson.JSONEncodeError:
                 pass  # e.g. an integer beyond 64 bits: DRF's encoder says what it says
+            else:
+                # As DRF does: line and paragraph separators escaped, so the JSON is valid JavaScript.
+                return rendered.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
         return super().render(data, accepted_media_type, renderer_context)
