@@ -32,8 +32,9 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-m", "whatshybrid.api.healthcheck"]
 
-# Web process. Workers run the same image with: python manage.py db_worker
+# Web process: `manage.py serve` without its embedded worker, scheduler and migrate step (compose
+# runs those as services); the same serving stack as bin/serve (see README, "Serving"). Workers run the same image with: python manage.py db_worker
 # and one scheduler (periodic jobs: prune, prune_events, task reminders): python manage.py scheduler
 # uvicorn trusts X-Forwarded-* only from FORWARDED_ALLOW_IPS (default 127.0.0.1): set it to the
 # load balancer's address so rate limits see client IPs.
-CMD ["sh", "-c", "exec uvicorn whatshybrid.asgi:application --host \"$HOST\" --port \"$PORT\" --no-server-header"]
+CMD ["sh", "-c", "exec python manage.py serve --host \"$HOST\" --port \"$PORT\" --no-worker --no-scheduler --no-migrate"]

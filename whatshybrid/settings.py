@@ -443,3 +443,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# --- Serving path (issue 15; see whatshybrid/wsgi_bridge.py and the README's serving section) ---
+# Pool threads that run Django's WSGI handler behind the ASGI server (one per request in flight).
+HTTP_THREADS = env_int("HTTP_THREADS", 8)
+if DATABASE_IS_SQLITE:
+    # Each pool thread keeps its SQLite connection (connect + PRAGMAs + functions cost ~0.8 ms of
+    # CPU per request otherwise). PostgreSQL's pool already keeps its connections.
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 600)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["whatshybrid.api.renderers.FastJSONRenderer"]
+# Tokens and polling sids in URLs never reach a log line (whatshybrid/logredact.py).
+LOGGING["filters"] = {"redact": {"()": "whatshybrid.logredact.RedactQuerySecrets"}}
+LOGGING["handlers"]["console"]["filters"] = ["redact"]

@@ -18,6 +18,13 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation)
 
 
+def body_limit(path: str) -> int:
+    """The largest request body accepted on ``path`` (imports take larger uploads)."""
+    if path.rstrip("/").endswith("/import"):
+        return settings.IMPORT_MAX_BYTES
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
 class RequestIdMiddleware:
     """Tags every request with an id (the caller's, when sane) echoed as ``X-Request-ID``."""
 
@@ -74,14 +81,13 @@ class JsonErrorMiddleware:
     @staticmethod
     def _body_too_large(request: HttpRequest) -> str | None:
         # DRF parsers stream the body past DATA_UPLOAD_MAX_MEMORY_SIZE, so the cap is enforced
-        # here from Content-Length, before anything reads it.
+        # here from Content-Length, before anything reads it. Under ``manage.py serve`` and
+        # uvicorn the ASGI bridge has already enforced it while reading (chunked bodies too).
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return None
-        limit = (
-            settings.IMPORT_MAX_BYTES if request.path_info.endswith("/import") else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        )
+        limit = body_limit(request.path_info)
         if length > limit:
             return f"The request body is too large ({length} bytes; the limit is {limit})."
         return None

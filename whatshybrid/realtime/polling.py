@@ -205,10 +205,14 @@ def _origin(scope: Scope) -> str | None:
     return None
 
 
+# Polling bodies are text/plain packets that carry user content: browsers must not sniff them.
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
 async def _respond(
     send: Send, status: int, body: str, *, origin: str | None, content_type: str = "text/plain; charset=UTF-8"
 ) -> None:
-    headers = [(b"content-type", content_type.encode()), (b"cache-control", b"no-store")]
+    headers = [(b"content-type", content_type.encode()), (b"cache-control", b"no-store"), NOSNIFF]
     if origin is not None:
         # The origin was checked before anything else; browsers need it echoed to read the body.
         headers += [(b"access-control-allow-origin", origin.encode("latin1")), (b"vary", b"Origin")]
@@ -280,7 +284,11 @@ async def polling_app(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def _preflight(scope: Scope, send: Send, origin: str | None) -> None:
-    headers = [(b"access-control-allow-methods", b"GET, POST, OPTIONS"), (b"access-control-max-age", b"86400")]
+    headers = [
+        (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+        (b"access-control-max-age", b"86400"),
+        NOSNIFF,
+    ]
     requested = dict(scope.get("headers", [])).get(b"access-control-request-headers")
     if requested:
         headers.append((b"access-control-allow-headers", requested))

@@ -2,11 +2,14 @@
 
 Applies migrations, starts the background worker (django-tasks-db ``db_worker``) as a child
 process and the periodic-job scheduler as a thread, and serves HTTP + websockets with uvicorn on
-the ASGI app. Ctrl-C (or SIGTERM) stops the server, then the scheduler and the worker.
+the ASGI app (the Docker image's web process is this command with ``--no-worker --no-scheduler
+--no-migrate``). Ctrl-C, SIGTERM or SIGHUP stops the server, then the scheduler and the worker; the
+worker also gets SIGTERM from the kernel if this process dies without cleaning up (``kill -9``).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -19,6 +22,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from whatshybrid.http_protocol import JsonErrorsHttpToolsProtocol
 from whatshybrid.scheduling.services import scheduler_run
 
 
@@ -42,7 +46,9 @@ class Command(BaseCommand):
         worker = None
         if not no_worker:
             manage_py = str(settings.BASE_DIR / "manage.py")
-            worker = subprocess.Popen([sys.executable, manage_py, "db_worker"], cwd=settings.BASE_DIR)
+            worker = subprocess.Popen(
+                [sys.executable, manage_py, "db_worker"], cwd=settings.BASE_DIR, preexec_fn=_die_with_parent
+            )
             self.stdout.write(f"background worker started (pid {worker.pid})")
         stop_scheduler = threading.Event()
         scheduler = None
@@ -55,11 +61,27 @@ class Command(BaseCommand):
             scheduler.start()
             self.stdout.write("periodic-job scheduler started")
         self.stdout.write(self.style.SUCCESS(f"WhatsHybrid API on http://{host}:{port}  (docs: /api/v1/docs)"))
+        # uvicorn handles SIGINT/SIGTERM by shutting down, then re-raises the signal once its own
+        # handlers are gone; without these handlers that re-raise would kill this process before
+        # the cleanup below (the worker would outlive the server). SIGHUP (terminal closed) takes
+        # the same graceful path as SIGTERM.
+        signal.signal(signal.SIGTERM, _stop_serving)
+        signal.signal(signal.SIGHUP, lambda *_: signal.raise_signal(signal.SIGTERM))
         try:
-            uvicorn.run("whatshybrid.asgi:application", host=host, port=port, lifespan="off", log_level="info")
-        except KeyboardInterrupt:
-            pass  # uvicorn re-raises the Ctrl-C it handled; shutting down is the expected outcome
+            uvicorn.run(
+                "whatshybrid.asgi:application",
+                host=host,
+                port=port,
+                lifespan="off",
+                log_level="info",
+                http=JsonErrorsHttpToolsProtocol,
+                server_header=False,
+            )
+        except (KeyboardInterrupt, _Stopped):
+            pass  # the signal uvicorn handled, re-raised; shutting down is the expected outcome
         finally:
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(signum, signal.SIG_IGN)  # a second stop signal must not cut the cleanup short
             stop_scheduler.set()
             if scheduler is not None:
                 scheduler.join(timeout=10)
@@ -69,3 +91,18 @@ class Command(BaseCommand):
                     worker.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     worker.kill()
+
+
+class _Stopped(Exception):
+    """SIGTERM after uvicorn has shut down."""
+
+
+def _stop_serving(signum: int, frame: Any) -> None:
+    raise _Stopped
+
+
+def _die_with_parent() -> None:
+    """In the worker, before exec: SIGTERM when this process dies, however it dies (Linux)."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)

@@ -1,0 +1,135 @@
+"""Serves ASGI HTTP requests with Django's WSGI handler on a fixed thread pool.
+
+Django's ASGI handler hops between the event loop and worker threads for every sync middleware
+and view and starts an executor per request: about 3 ms of CPU per request before any view code
+(issue 15's profile). Here a request costs one hop: the body is read on the event loop, the whole
+WSGI call (middleware, view, response) runs on one pool thread, and the response goes back out
+on the loop. Websockets and Socket.IO long-polling stay on the event loop (``whatshybrid.asgi``).
+
+The body is read whole before Django sees it, with the size limit enforced while reading, so a
+chunked request (no ``Content-Length``) is capped like any other and keeps its body: Django's WSGI
+request reads exactly ``CONTENT_LENGTH`` bytes, which is set to what arrived.
+
+Responses are collected whole on the pool thread: the API, the admin and the docs answer with
+bounded bodies (pages are capped, static files are small), and nothing here streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from whatshybrid.api.middleware import body_limit
+
+Scope = dict[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[dict[str, Any]], Any]
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class WsgiBridge:
+    """An ASGI app for ``http`` scopes that runs ``wsgi_app`` on ``threads`` pool threads."""
+
+    def __init__(self, wsgi_app: WSGIApp, *, threads: int) -> None:
+        self.wsgi_app = wsgi_app
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = body_limit(scope["path"])
+        body = await _read_body(receive, limit)
+        if body is None:
+            return  # the client went away
+        if isinstance(body, int):
+            await _too_large(send, limit)
+            return
+        environ = _environ(scope, body)
+        loop = asyncio.get_running_loop()
+        status, headers, content = await loop.run_in_executor(self.executor, self._call, environ)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+    def _call(self, environ: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            started[:] = [status, headers]
+
+        result = self.wsgi_app(environ, start_response)
+        try:
+            content = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()  # fires Django's request_finished (connection housekeeping)
+        status, headers = started
+        encoded = [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in headers]
+        return int(status.split(" ", 1)[0]), encoded, content
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | int | None:
+    """The whole body; its length so far once it passes ``limit``; None if the client left."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return size
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    # Django never saw this request, so the error is built here, in the API's error shape.
+    message = f"The request body is too large (the limit is {limit} bytes)."
+    body = json.dumps({"message": message, "code": "PAYLOAD_TOO_LARGE"}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"connection", b"close"),  # the rest of the body is never read
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _environ(scope: Scope, body: bytes) -> dict[str, Any]:
+    server = scope.get("server") or ("localhost", 80)
+    client = scope.get("client") or ("", 0)
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": scope.get("root_path", "").encode().decode("latin1"),
+        # WSGI carries the path as latin-1 decoded bytes; Django re-decodes them as UTF-8.
+        "PATH_INFO": scope["path"].encode().decode("latin1"),
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin1"),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1] or 80),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "REMOTE_ADDR": client[0],
+        "REMOTE_PORT": str(client[1]),
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for raw_name, raw_value in scope.get("headers", []):
+        name = raw_name.decode("latin1").upper().replace("-", "_")
+        value = raw_value.decode("latin1")
+        if name == "CONTENT_LENGTH":
+            continue  # what arrived, set above
+        key = name if name == "CONTENT_TYPE" else f"HTTP_{name}"
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
