@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import re
 import signal
@@ -291,7 +292,10 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
 def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    # wrk prints "-nanus" for a percentile of a run in which no request completed.
+    if not (match := re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)):
+        return math.nan
+    value, unit = match.groups()
     return float(value) * _UNITS[unit]
 
 
