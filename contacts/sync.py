@@ -226,6 +226,12 @@ def _apply(
         if "phone" not in edits:  # the same number written another way is no change
             edits.pop("phone_raw", None)
         merge.label_sets[row.pk] = {labels[key] for key in item.labels if key in labels}
+    apply_edits(row, edits, adopts=adopts, merge=merge, now=now)
+
+
+def apply_edits(row: Any, edits: dict[str, Any], *, adopts: bool, merge: Any, now: datetime.datetime) -> None:
+    """Writes ``edits`` onto an existing ``row`` and files it for the bulk write: ``updated`` when
+    anything changed, else ``adopted`` when only the client's key is new to it."""
     for name, value in edits.items():
         setattr(row, name, value)
     if edits:
@@ -306,5 +312,3 @@ def contacts_data(*, workspace: Workspace) -> list[dict[str, Any]]:
         Contact.objects.filter(workspace=workspace).order_by("created_at", "id").values_list(*SHAPE_FIELDS, named=True)
     )
     return [contact_shape(row, label_keys.get(row.pk, [])) for row in rows.iterator(chunk_size=2000)]
-
-

@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from accounts.models import Workspace
 from contacts import fields as rules
 from contacts.models import Contact
-from contacts.sync import RowRef, as_uuid, chunks, needs_row, read_tags, row_key
+from contacts.sync import RowRef, apply_edits, as_uuid, chunks, needs_row, read_tags, row_key
 from crm.models import Deal, DealActivity, PipelineStage
 from crm.services import _status_for
 from whatshybrid.api.bodies import invalid, read_decimal, read_id, read_int, read_moment, read_object, read_text
@@ -168,14 +168,18 @@ def _new_deal(
         currency=workspace.currency or "BRL",
         **item.values,
     )
-    deal.won_at = now if status == Deal.Status.WON else None
-    deal.lost_at = now if status == Deal.Status.LOST else None
+    deal.won_at, deal.lost_at = _close_times(status, now)
     merge.activities.append(
         _activity(
             deal, DealActivity.Kind.CREATED, actor, to_stage=stage, to_status=status, data={"to_stage_name": stage.name}
         )
     )
     return deal
+
+
+def _close_times(status: str, now: datetime.datetime) -> tuple[datetime.datetime | None, datetime.datetime | None]:
+    """``(won_at, lost_at)`` of a deal that takes ``status`` now."""
+    return (now if status == Deal.Status.WON else None, now if status == Deal.Status.LOST else None)
 
 
 def _activity(deal: Deal, kind: str, actor: Any, **fields: Any) -> DealActivity:
@@ -210,18 +214,9 @@ def _update_deal(
                 merge.activities.append(
                     _activity(row, DealActivity.Kind.STATUS_CHANGED, actor, from_status=row.status, to_status=status)
                 )
-                edits.update(
-                    status=status,
-                    won_at=now if status == Deal.Status.WON else None,
-                    lost_at=now if status == Deal.Status.LOST else None,
-                )
-    for name, value in edits.items():
-        setattr(row, name, value)
-    if edits:
-        row.updated_at = now
-        merge.updated.append(row)
-    elif adopts:
-        merge.adopted.append(row)
+                won_at, lost_at = _close_times(status, now)
+                edits.update(status=status, won_at=won_at, lost_at=lost_at)
+    apply_edits(row, edits, adopts=adopts, merge=merge, now=now)
 
 
 def deals_write(*, merge: DealsMerge) -> None:
