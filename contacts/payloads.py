@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from rest_framework import serializers
+
 from contacts.models import Contact
+from crm.models import Label
 from crm.selectors import attach_label_rows
-from whatshybrid.api.serializers import instant_text
+from whatshybrid.api.representation import representation
 
 
 def attach_labels(contacts: Iterable[Contact]) -> None:
@@ -16,29 +19,54 @@ def attach_labels(contacts: Iterable[Contact]) -> None:
     attach_label_rows(contacts, Contact.labels.through, "contact")
 
 
-def contact_representation(contact: Contact) -> dict[str, Any]:
-    """The contact's object; its labels must be attached (``attach_labels``).
+class ContactLabelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Label
+        fields = ("id", "name", "color")
 
-    Written out by hand: the list endpoint serves up to 1000 contacts and DRF's generic field
-    walk was most of its time.
-    """
-    return {
-        "id": str(contact.pk),
-        "phone": contact.phone,
-        "phone_raw": contact.phone_raw,
-        "name": contact.name,
-        "email": contact.email,
-        "company": contact.company,
-        "notes": contact.notes,
-        "tags": contact.tags,
-        "labels": contact._label_rows,
-        "custom_fields": contact.custom_fields,
-        "source": contact.source,
-        "opted_out": contact.opted_out,
-        "last_interaction_at": instant_text(contact.last_interaction_at),
-        "created_at": instant_text(contact.created_at),
-        "updated_at": instant_text(contact.updated_at),
-    }
+
+class ContactListSerializer(serializers.ListSerializer):
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        return contact_payloads(data.all() if hasattr(data, "all") else data)
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    """The contact as every endpoint, event and export shows it: the response and its schema
+    (``whatshybrid.api.representation`` builds the object from these fields)."""
+
+    labels = ContactLabelSerializer(source="_label_rows", many=True, read_only=True)
+
+    class Meta:
+        model = Contact
+        fields = (
+            "id",
+            "phone",
+            "phone_raw",
+            "name",
+            "email",
+            "company",
+            "notes",
+            "tags",
+            "labels",
+            "custom_fields",
+            "source",
+            "opted_out",
+            "last_interaction_at",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+        list_serializer_class = ContactListSerializer
+
+    def to_representation(self, contact: Contact) -> dict[str, Any]:
+        if not hasattr(contact, "_label_rows"):
+            attach_labels([contact])
+        return contact_representation(contact)
+
+
+def contact_representation(contact: Contact) -> dict[str, Any]:
+    """The contact's object; its labels must be attached (``attach_labels``)."""
+    return representation(ContactSerializer)(contact)
 
 
 def contact_payloads(contacts: Iterable[Contact]) -> list[dict[str, Any]]:

@@ -8,9 +8,10 @@ from typing import Any
 
 from rest_framework import serializers
 
+from contacts.models import Contact
 from crm import selectors
 from crm.models import Deal, Label, PipelineStage
-from whatshybrid.api.serializers import instant_text
+from whatshybrid.api.representation import representation
 
 
 class LabelSerializer(serializers.ModelSerializer):
@@ -63,38 +64,82 @@ def stage_payload(stage: PipelineStage) -> dict[str, Any]:
     return payload
 
 
+class LabelRefSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    color = serializers.CharField()
+
+
+class DealContactSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Contact
+        fields = ("id", "name", "phone")
+        read_only_fields = fields
+        columns = {"id": "contact_id", "name": "contact_name", "phone": "contact_phone"}
+
+
+class DealListSerializer(serializers.ListSerializer):
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        deals = list(data.all() if hasattr(data, "all") else data)
+        selectors.attach_deal_labels(deals)
+        return [self.child.to_representation(deal) for deal in deals]
+
+
+class DealSerializer(serializers.ModelSerializer):
+    """The deal as every endpoint and event shows it: the response and its schema
+    (``whatshybrid.api.representation`` builds the object from these fields)."""
+
+    contact_id = serializers.UUIDField(read_only=True)
+    contact = DealContactSerializer(source="*", read_only=True)
+    stage = serializers.UUIDField(source="stage_id", read_only=True, help_text="The stage id.")
+    stage_id = serializers.UUIDField(read_only=True)
+    stage_name = serializers.CharField(read_only=True)
+    assigned_to = serializers.UUIDField(source="assigned_to_id", read_only=True, allow_null=True)
+    labels = LabelRefSerializer(source="_label_rows", many=True, read_only=True)
+    value = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = Deal
+        fields = (
+            "id",
+            "contact_id",
+            "contact",
+            "title",
+            "description",
+            "value",
+            "currency",
+            "stage",
+            "stage_id",
+            "stage_name",
+            "status",
+            "probability",
+            "expected_close_date",
+            "assigned_to",
+            "tags",
+            "custom_fields",
+            "labels",
+            "won_at",
+            "lost_at",
+            "lost_reason",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+        list_serializer_class = DealListSerializer
+
+    def to_representation(self, deal: Deal) -> dict[str, Any]:
+        if not hasattr(deal, "_label_rows"):
+            selectors.attach_deal_labels([deal])
+        return deal_representation(deal)
+
+
 def deal_representation(deal: Deal) -> dict[str, Any]:
-    """The deal's object; ``value`` is a decimal string. Its labels must be attached
-    (``selectors.attach_deal_labels``). Written out by hand: the list serves up to PAGE_SIZE_MAX
-    deals and DRF's generic field walk was half of its time."""
-    if hasattr(deal, "stage_name"):  # annotated by selectors.with_relations
-        contact_name, contact_phone, stage_name = deal.contact_name, deal.contact_phone, deal.stage_name
-    else:
-        contact_name, contact_phone, stage_name = deal.contact.name, deal.contact.phone, deal.stage.name
-    return {
-        "id": str(deal.pk),
-        "contact_id": str(deal.contact_id),
-        "contact": {"id": str(deal.contact_id), "name": contact_name, "phone": contact_phone},
-        "title": deal.title,
-        "description": deal.description,
-        "value": f"{deal.value:.2f}",
-        "currency": deal.currency,
-        "stage": str(deal.stage_id),
-        "stage_id": str(deal.stage_id),
-        "stage_name": stage_name,
-        "status": deal.status,
-        "probability": deal.probability,
-        "expected_close_date": deal.expected_close_date.isoformat() if deal.expected_close_date else None,
-        "assigned_to": str(deal.assigned_to_id) if deal.assigned_to_id else None,
-        "tags": deal.tags,
-        "custom_fields": deal.custom_fields,
-        "labels": deal._label_rows,
-        "won_at": instant_text(deal.won_at),
-        "lost_at": instant_text(deal.lost_at),
-        "lost_reason": deal.lost_reason,
-        "created_at": instant_text(deal.created_at),
-        "updated_at": instant_text(deal.updated_at),
-    }
+    """The deal's object. Its labels must be attached (``selectors.attach_deal_labels``); its
+    contact and stage values are the ``selectors.with_relations`` columns, or read through the
+    relations of a deal loaded without them."""
+    if not hasattr(deal, "stage_name"):
+        deal.contact_name, deal.contact_phone, deal.stage_name = deal.contact.name, deal.contact.phone, deal.stage.name
+    return representation(DealSerializer)(deal)
 
 
 def deal_payload(deal: Deal) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """Conversations and messages as every endpoint, event and export shows them (below the API
 layer: services, the API views and serializers all build them here).
 
-Both are built by plain functions from row dicts (``selectors.conversation_rows``, the message
-columns): the same code answers REST and feeds events, and it skips DRF's per-field machinery
-on the hot list paths.
+Both are built from row dicts (``selectors.conversation_rows``, the message columns) by the
+builders ``whatshybrid.api.representation`` derives from the serializers below: the same code
+answers REST and feeds events, and the serializers are also the schema.
 """
 
 from __future__ import annotations
@@ -11,39 +11,134 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from accounts.models import Workspace
+from rest_framework import serializers
+
+from accounts.models import User, Workspace
+from contacts.models import Contact
+from crm.models import Label
 from messaging.models import Conversation, Message
-from messaging.selectors import conversation_rows, message_row
-from whatshybrid.api.serializers import instant_text
+from messaging.selectors import MESSAGE_COLUMNS, conversation_rows, message_row
+from whatshybrid.api.representation import representation
 
 PREVIEW_LENGTH = 200
 
 
-def _id(value: Any) -> str | None:
-    return None if value is None else str(value)
+class ConversationContactSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Contact
+        fields = ["id", "name", "phone"]
+        read_only_fields = fields
+        columns = {"id": "contact_id", "name": "contact__name", "phone": "contact__phone"}
+
+
+class ConversationUserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "name", "email"]
+        read_only_fields = fields
+        columns = {"id": "assigned_to_id", "name": "assigned_to__name", "email": "assigned_to__email"}
+
+
+class ConversationLabelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Label
+        fields = ["id", "name", "color"]
+        read_only_fields = fields
+
+
+class ChatMessageSerializer(serializers.ModelSerializer):
+    """The message as every endpoint and event shows it, from a row of ``selectors.MESSAGE_COLUMNS``."""
+
+    conversation_id = serializers.UUIDField(read_only=True)
+    media_url = serializers.CharField(read_only=True)  # "" when absent, so not documented as a URI
+    sender_id = serializers.UUIDField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Message
+        fields = list(MESSAGE_COLUMNS)
+        read_only_fields = fields
+        rows = "mapping"
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return message_payload(instance)
+
+
+class MessagePreviewSerializer(serializers.ModelSerializer):
+    content = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = ["id", "direction", "message_type", "content", "status", "sent_at"]
+        read_only_fields = fields
+        columns = {
+            "id": "last_message_id",
+            "direction": "last_message__direction",
+            "message_type": "last_message__message_type",
+            "status": "last_message__status",
+            "sent_at": "last_message__sent_at",
+        }
+
+    def get_content(self, row: Mapping[str, Any]) -> str:
+        return (row["last_message__content"] or "")[:PREVIEW_LENGTH]
+
+
+class ConversationListSerializer(serializers.ListSerializer):
+    """A page of conversations in one read (``conversation_payloads``), not one per conversation."""
+
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        conversations = list(data.all() if hasattr(data, "all") else data)
+        if not conversations:
+            return []
+        workspace = self.context.get("workspace") or conversations[0].workspace_id
+        return conversation_payloads([conversation.pk for conversation in conversations], workspace=workspace)
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    """The conversation as every endpoint and event shows it, from a ``selectors.conversation_rows`` row."""
+
+    contact_id = serializers.UUIDField(read_only=True)
+    contact = ConversationContactSerializer(source="*", read_only=True)
+    assigned_to = serializers.UUIDField(source="assigned_to_id", read_only=True, allow_null=True)
+    assignee = ConversationUserSerializer(source="*", read_only=True, allow_null=True)
+    labels = ConversationLabelSerializer(many=True, read_only=True)
+    last_message = MessagePreviewSerializer(source="*", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Conversation
+        fields = [
+            "id",
+            "contact_id",
+            "contact",
+            "status",
+            "assigned_to",
+            "assignee",
+            "priority",
+            "tags",
+            "labels",
+            "unread_count",
+            "last_message",
+            "last_message_at",
+            "last_activity_at",
+            "last_read_at",
+            "snoozed_until",
+            "first_response_at",
+            "first_response_seconds",
+            "resolved_at",
+            "resolution_seconds",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+        list_serializer_class = ConversationListSerializer
+        rows = "mapping"
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return conversation_payloads([instance.pk], workspace=instance.workspace_id)[0]
 
 
 def message_representation(row: Mapping[str, Any]) -> dict[str, Any]:
     """The message object from a row of ``selectors.MESSAGE_COLUMNS``."""
-    return {
-        "id": str(row["id"]),
-        "conversation_id": str(row["conversation_id"]),
-        "direction": row["direction"],
-        "message_type": row["message_type"],
-        "content": row["content"],
-        "media_url": row["media_url"],
-        "status": row["status"],
-        "error": row["error"],
-        "external_id": row["external_id"],
-        "client_message_id": row["client_message_id"],
-        "sender_id": _id(row["sender_id"]),
-        "sent_at": instant_text(row["sent_at"]),
-        "delivered_at": instant_text(row["delivered_at"]),
-        "read_at": instant_text(row["read_at"]),
-        "failed_at": instant_text(row["failed_at"]),
-        "created_at": instant_text(row["created_at"]),
-        "updated_at": instant_text(row["updated_at"]),
-    }
+    return representation(ChatMessageSerializer)(row)
 
 
 def message_payload(message: Message | Mapping[str, Any]) -> dict[str, Any]:
@@ -53,46 +148,7 @@ def message_payload(message: Message | Mapping[str, Any]) -> dict[str, Any]:
 
 def conversation_representation(row: Mapping[str, Any]) -> dict[str, Any]:
     """The conversation object from a ``selectors.conversation_rows`` row."""
-    last_message = None
-    if row["last_message_id"] is not None:
-        last_message = {
-            "id": str(row["last_message_id"]),
-            "direction": row["last_message__direction"],
-            "message_type": row["last_message__message_type"],
-            "content": (row["last_message__content"] or "")[:PREVIEW_LENGTH],
-            "status": row["last_message__status"],
-            "sent_at": instant_text(row["last_message__sent_at"]),
-        }
-    assignee = None
-    if row["assigned_to_id"] is not None:
-        assignee = {
-            "id": str(row["assigned_to_id"]),
-            "name": row["assigned_to__name"],
-            "email": row["assigned_to__email"],
-        }
-    return {
-        "id": str(row["id"]),
-        "contact_id": str(row["contact_id"]),
-        "contact": {"id": str(row["contact_id"]), "name": row["contact__name"], "phone": row["contact__phone"]},
-        "status": row["status"],
-        "assigned_to": _id(row["assigned_to_id"]),
-        "assignee": assignee,
-        "priority": row["priority"],
-        "tags": row["tags"],
-        "labels": row["labels"],
-        "unread_count": row["unread_count"],
-        "last_message": last_message,
-        "last_message_at": instant_text(row["last_message_at"]),
-        "last_activity_at": instant_text(row["last_activity_at"]),
-        "last_read_at": instant_text(row["last_read_at"]),
-        "snoozed_until": instant_text(row["snoozed_until"]),
-        "first_response_at": instant_text(row["first_response_at"]),
-        "first_response_seconds": row["first_response_seconds"],
-        "resolved_at": instant_text(row["resolved_at"]),
-        "resolution_seconds": row["resolution_seconds"],
-        "created_at": instant_text(row["created_at"]),
-        "updated_at": instant_text(row["updated_at"]),
-    }
+    return representation(ConversationSerializer)(row)
 
 
 def conversation_payloads(ids: Sequence[Any], *, workspace: Workspace | Any) -> list[dict[str, Any]]:

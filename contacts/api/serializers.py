@@ -11,55 +11,10 @@ from rest_framework import serializers
 
 from contacts import fields as rules
 from contacts.models import Contact
-from contacts.payloads import attach_labels, contact_payloads, contact_representation
+from contacts.payloads import ContactSerializer
 from contacts.phones import InvalidPhone, normalize_phone
 from crm.models import Label
 from whatshybrid.api.serializers import StrictModelSerializer, StrictSerializer, WorkspaceRelatedField
-
-
-class ContactLabelSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Label
-        fields = ("id", "name", "color")
-
-
-class ContactListSerializer(serializers.ListSerializer):
-    def to_representation(self, data: Any) -> list[dict[str, Any]]:
-        return contact_payloads(data.all() if hasattr(data, "all") else data)
-
-
-class ContactSerializer(serializers.ModelSerializer):
-    """The contact as every endpoint and event shows it: ``contacts.payloads`` builds it (DRF's
-    generic field walk was most of the list's time); the declared fields define the schema."""
-
-    labels = ContactLabelSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Contact
-        fields = (
-            "id",
-            "phone",
-            "phone_raw",
-            "name",
-            "email",
-            "company",
-            "notes",
-            "tags",
-            "labels",
-            "custom_fields",
-            "source",
-            "opted_out",
-            "last_interaction_at",
-            "created_at",
-            "updated_at",
-        )
-        read_only_fields = fields
-        list_serializer_class = ContactListSerializer
-
-    def to_representation(self, contact: Contact) -> dict[str, Any]:
-        if not hasattr(contact, "_label_rows"):
-            attach_labels([contact])
-        return contact_representation(contact)
 
 
 @extend_schema_field(OpenApiTypes.STR)

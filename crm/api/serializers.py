@@ -15,7 +15,6 @@ from contacts import fields as contact_rules
 from contacts.models import Contact
 from crm import selectors
 from crm.models import Deal, DealActivity, Label, PipelineStage
-from crm.payloads import deal_representation
 from whatshybrid.api.errors import ApplicationError, FieldInvalid
 from whatshybrid.api.fields import StrictCharField
 from whatshybrid.api.params import check_moment, parse_day_or_moment
@@ -60,12 +59,6 @@ class LabelInputSerializer(StrictSerializer):
     description = StrictCharField(max_length=300, required=False, allow_blank=True)
 
 
-class LabelRefSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    name = serializers.CharField()
-    color = serializers.CharField()
-
-
 class LabelRefField(WorkspaceRelatedField):
     """A label id of the workspace; a ``{id, ...}`` object read from the API is accepted too."""
 
@@ -95,68 +88,6 @@ class StageReorderSerializer(StrictSerializer):
 
 
 # --- deals ----------------------------------------------------------------------------------
-class DealContactSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Contact
-        fields = ("id", "name", "phone")
-        read_only_fields = fields
-
-
-class DealListSerializer(serializers.ListSerializer):
-    def to_representation(self, data: Any) -> list[dict[str, Any]]:
-        deals = list(data.all() if hasattr(data, "all") else data)
-        selectors.attach_deal_labels(deals)
-        return [self.child.to_representation(deal) for deal in deals]
-
-
-class DealSerializer(serializers.ModelSerializer):
-    """The deal as every endpoint and event shows it (``crm.payloads`` builds it); the declared
-    fields define the schema."""
-
-    contact_id = serializers.UUIDField(read_only=True)
-    contact = DealContactSerializer(read_only=True)
-    stage = serializers.UUIDField(source="stage_id", read_only=True, help_text="The stage id.")
-    stage_id = serializers.UUIDField(read_only=True)
-    stage_name = serializers.CharField(source="stage.name", read_only=True)
-    assigned_to = serializers.UUIDField(source="assigned_to_id", read_only=True, allow_null=True)
-    labels = LabelRefSerializer(source="_label_rows", many=True, read_only=True)
-    value = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
-
-    class Meta:
-        model = Deal
-        fields = (
-            "id",
-            "contact_id",
-            "contact",
-            "title",
-            "description",
-            "value",
-            "currency",
-            "stage",
-            "stage_id",
-            "stage_name",
-            "status",
-            "probability",
-            "expected_close_date",
-            "assigned_to",
-            "tags",
-            "custom_fields",
-            "labels",
-            "won_at",
-            "lost_at",
-            "lost_reason",
-            "created_at",
-            "updated_at",
-        )
-        read_only_fields = fields
-        list_serializer_class = DealListSerializer
-
-    def to_representation(self, deal: Deal) -> dict[str, Any]:
-        if not hasattr(deal, "_label_rows"):
-            selectors.attach_deal_labels([deal])
-        return deal_representation(deal)
-
-
 class MoneyField(serializers.DecimalField):
     """A non-negative amount; extra decimals are rounded to cents (half up) instead of refused."""
 

@@ -14,13 +14,12 @@ from crm.api.filters import DealFilterSet
 from crm.api.serializers import (
     DealActivitySerializer,
     DealInputSerializer,
-    DealSerializer,
     LabelInputSerializer,
     StageInputSerializer,
     StageReorderSerializer,
 )
 from crm.models import Deal, Label, PipelineStage
-from crm.payloads import LabelSerializer, StageSerializer
+from crm.payloads import DealSerializer, LabelSerializer, StageSerializer
 from whatshybrid.api.views import WorkspaceAPIView, WorkspaceViewSet
 
 StageListSerializer = inline_serializer(name="PipelineStages", fields={"stages": StageSerializer(many=True)})

@@ -10,109 +10,11 @@ from accounts.models import Membership, User
 from contacts.models import Contact
 from crm.models import Label
 from messaging.models import Conversation, Message
-from messaging.payloads import PREVIEW_LENGTH, conversation_payloads, message_payload
-from messaging.selectors import MESSAGE_COLUMNS, parse_status
+from messaging.payloads import ChatMessageSerializer, ConversationSerializer
+from messaging.selectors import parse_status
 from whatshybrid.api.serializers import StrictSerializer, WorkspaceRelatedField
 
 DIRECTION_ALIASES = {"incoming": "in", "inbound": "in", "outgoing": "out", "outbound": "out"}
-
-
-class ConversationContactSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Contact
-        fields = ["id", "name", "phone"]
-        read_only_fields = fields
-
-
-class ConversationUserSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = User
-        fields = ["id", "name", "email"]
-        read_only_fields = fields
-
-
-class ConversationLabelSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Label
-        fields = ["id", "name", "color"]
-        read_only_fields = fields
-
-
-class ChatMessageSerializer(serializers.ModelSerializer):
-    conversation_id = serializers.UUIDField(read_only=True)
-    media_url = serializers.CharField(read_only=True)  # "" when absent, so not documented as a URI
-    sender_id = serializers.UUIDField(read_only=True, allow_null=True)
-
-    class Meta:
-        model = Message
-        fields = list(MESSAGE_COLUMNS)
-        read_only_fields = fields
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        return message_payload(instance)
-
-
-class MessagePreviewSerializer(serializers.ModelSerializer):
-    content = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Message
-        fields = ["id", "direction", "message_type", "content", "status", "sent_at"]
-        read_only_fields = fields
-
-    def get_content(self, message: Message) -> str:
-        return message.content[:PREVIEW_LENGTH]
-
-
-class ConversationListSerializer(serializers.ListSerializer):
-    """A page of conversations in one read (``conversation_payloads``), not one per conversation."""
-
-    def to_representation(self, data: Any) -> list[dict[str, Any]]:
-        conversations = list(data.all() if hasattr(data, "all") else data)
-        if not conversations:
-            return []
-        workspace = self.context.get("workspace") or conversations[0].workspace_id
-        return conversation_payloads([conversation.pk for conversation in conversations], workspace=workspace)
-
-
-class ConversationSerializer(serializers.ModelSerializer):
-    contact_id = serializers.UUIDField(read_only=True)
-    contact = ConversationContactSerializer(read_only=True)
-    assigned_to = serializers.UUIDField(source="assigned_to_id", read_only=True, allow_null=True)
-    assignee = ConversationUserSerializer(source="assigned_to", read_only=True, allow_null=True)
-    labels = ConversationLabelSerializer(many=True, read_only=True)
-    last_message = MessagePreviewSerializer(read_only=True, allow_null=True)
-
-    class Meta:
-        model = Conversation
-        fields = [
-            "id",
-            "contact_id",
-            "contact",
-            "status",
-            "assigned_to",
-            "assignee",
-            "priority",
-            "tags",
-            "labels",
-            "unread_count",
-            "last_message",
-            "last_message_at",
-            "last_activity_at",
-            "last_read_at",
-            "snoozed_until",
-            "first_response_at",
-            "first_response_seconds",
-            "resolved_at",
-            "resolution_seconds",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = fields
-        list_serializer_class = ConversationListSerializer
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        return conversation_payloads([instance.pk], workspace=instance.workspace_id)[0]
 
 
 class TextField(serializers.CharField):

@@ -12,90 +12,10 @@ from contacts.models import Contact
 from crm.models import Deal
 from messaging.api.serializers import MemberField
 from tasks.models import Task
-from tasks.payloads import task_payloads
+from tasks.payloads import TaskSerializer
 from tasks.selectors import parse_due
 from whatshybrid.api.fields import OptionalRelatedIdField, StrictCharField
 from whatshybrid.api.serializers import StrictSerializer
-
-
-class TaskContactSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Contact
-        fields = ["id", "name", "phone"]
-        read_only_fields = fields
-
-
-class TaskDealSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Deal
-        fields = ["id", "title"]
-        read_only_fields = fields
-
-
-class TaskUserSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = User
-        fields = ["id", "name", "email"]
-        read_only_fields = fields
-
-
-class TaskListSerializer(serializers.ListSerializer):
-    def to_representation(self, data: Any) -> list[dict[str, Any]]:
-        return task_payloads(data, workspace=self.context["workspace"])
-
-
-class TaskSerializer(serializers.ModelSerializer):
-    """The task as every endpoint and event shows it.
-
-    ``due_date`` is ``YYYY-MM-DD`` for a task due some time on a day (``due_all_day`` true) and
-    an ISO 8601 date-time for one due at an instant. Output comes from ``tasks.payloads``; the
-    fields below document it.
-    """
-
-    due_date = serializers.CharField(
-        read_only=True, allow_null=True, help_text="YYYY-MM-DD or an ISO 8601 date-time; null when not due."
-    )
-    due_all_day = serializers.BooleanField(read_only=True)
-    is_overdue = serializers.BooleanField(read_only=True)
-    contact_id = serializers.UUIDField(read_only=True, allow_null=True)
-    contact = TaskContactSerializer(read_only=True, allow_null=True)
-    deal_id = serializers.UUIDField(read_only=True, allow_null=True)
-    deal = TaskDealSerializer(read_only=True, allow_null=True)
-    assigned_to = serializers.UUIDField(source="assigned_to_id", read_only=True, allow_null=True)
-    assignee = TaskUserSerializer(source="assigned_to", read_only=True, allow_null=True)
-    created_by = serializers.UUIDField(source="created_by_id", read_only=True, allow_null=True)
-
-    class Meta:
-        model = Task
-        fields = (
-            "id",
-            "title",
-            "description",
-            "type",
-            "priority",
-            "status",
-            "due_date",
-            "due_all_day",
-            "is_overdue",
-            "reminder_at",
-            "reminder_sent_at",
-            "completed_at",
-            "contact_id",
-            "contact",
-            "deal_id",
-            "deal",
-            "assigned_to",
-            "assignee",
-            "created_by",
-            "created_at",
-            "updated_at",
-        )
-        read_only_fields = fields
-        list_serializer_class = TaskListSerializer
-
-    def to_representation(self, task: Any) -> dict[str, Any]:
-        (payload,) = task_payloads([task], workspace=self.context.get("workspace") or task.workspace)
-        return payload
 
 
 @extend_schema_field(OpenApiTypes.STR)
