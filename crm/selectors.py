@@ -8,13 +8,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count, DecimalField, F, Model, QuerySet, Sum, Value
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Lower
 
 from accounts.models import Workspace
 from crm.models import Deal, DealActivity, Label, PipelineStage
 from whatshybrid.api.errors import FieldInvalid
-from whatshybrid.api.expressions import json_rows
 
 ACTIVITY_LIMIT = 50
 # The joined contact and stage columns the deal serializer shows, read as plain values: building
@@ -83,33 +81,22 @@ def deal_list_prefetch(queryset: QuerySet) -> list[Deal]:
     return deals
 
 
-LABEL_FIELDS = ("id", "name", "color")
-
-
-def label_rows_column(link: type[Model], owner: str) -> RawSQL:
-    """The labels of each ``owner`` row (through the many-to-many table ``link``) as one column
-    of a list query; ``attach_label_rows`` reads it."""
-    return json_rows(link, owner=owner, target="label", fields=LABEL_FIELDS)
-
-
 def _label_order(row: dict[str, Any]) -> tuple[str, str]:
     return row["name"].casefold(), row["name"]
 
 
 def attach_label_rows(objects: Iterable[Model], link: type[Model], owner: str) -> None:
-    """Sets ``_label_rows`` (``{id, name, color}`` by name) on each object: from the
-    ``label_rows`` column when the list query selected it, otherwise all in one query."""
+    """Sets ``_label_rows`` (``{id, name, color}``, by name) on each object (linked to its labels
+    through the many-to-many table ``link``), in one query for all of them."""
     objects = list(objects)
     owner_id = link._meta.get_field(owner).attname
-    by_owner: dict[Any, list[dict[str, Any]]] = {obj.pk: [] for obj in objects if not hasattr(obj, "label_rows")}
+    by_owner: dict[Any, list[dict[str, Any]]] = {obj.pk: [] for obj in objects}
     if by_owner:
         links = link.objects.filter(**{f"{owner_id}__in": list(by_owner)})
-        for owner_pk, *values in links.values_list(owner_id, "label_id", "label__name", "label__color"):
-            by_owner[owner_pk].append(dict(zip(LABEL_FIELDS, values, strict=True)))
+        for owner_pk, label_id, name, color in links.values_list(owner_id, "label_id", "label__name", "label__color"):
+            by_owner[owner_pk].append({"id": str(label_id), "name": name, "color": color})
     for obj in objects:
-        rows = (obj.label_rows or []) if hasattr(obj, "label_rows") else by_owner[obj.pk]
-        # Ids as the API writes them (SQLite's JSON holds the stored hex); one order on both databases.
-        obj._label_rows = sorted(({**row, "id": str(uuid.UUID(str(row["id"])))} for row in rows), key=_label_order)
+        obj._label_rows = sorted(by_owner[obj.pk], key=_label_order)
 
 
 def attach_deal_labels(deals: Iterable[Deal]) -> None:

@@ -1,20 +1,43 @@
-"""The few queries whose SQL is worth keeping compiled, each measured by a benchmark in ``bench/``
-(the bar: at least 25% on its endpoint). Everything else goes through the ORM as usual."""
+"""The few queries whose SQL is worth keeping compiled or written out, each measured by a
+benchmark in ``bench/`` (the bar: at least 25% on its endpoint). Everything else goes through
+the ORM as usual."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import QuerySet, UUIDField
 
-from whatshybrid.api.expressions import ColumnConverters, column_converters, convert_rows
+if TYPE_CHECKING:
+    from accounts.models import Membership
 
+ColumnConverters = list[tuple[int, Any, list[Callable[..., Any]]]]
 _UUID = UUIDField()
 _compiled: dict[tuple[Callable[..., QuerySet], str, int], tuple[str, ColumnConverters]] = {}
+
+
+def _column_converters(columns: Sequence[Any]) -> ColumnConverters:
+    # The ORM's own conversions of each selected column (``Col`` expressions): the backend's,
+    # then the field's. Rows read with a plain cursor need them (SQLite hands back text for UUIDs
+    # and times); each converter is given the connection it runs on, so they can be shared.
+    converters = []
+    for position, column in enumerate(columns):
+        functions = [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
+        if functions:
+            converters.append((position, column, functions))
+    return converters
+
+
+def _convert_rows(rows: list[list[Any]], converters: ColumnConverters) -> None:
+    for position, column, functions in converters:
+        for row in rows:
+            for convert in functions:
+                row[position] = convert(row[position], column, connection)
 
 
 def _compile(build: Callable[..., QuerySet], count: int) -> tuple[str, ColumnConverters]:
@@ -23,7 +46,7 @@ def _compile(build: Callable[..., QuerySet], count: int) -> tuple[str, ColumnCon
     sql, params = compiler.as_sql()
     if list(params) != [_UUID.get_db_prep_value(pk, connection) for pk in [scope, *placeholders]]:
         raise ImproperlyConfigured("A compiled query may take no parameters besides its workspace and ids.")
-    return sql, column_converters([column for column, _sql, _alias in compiler.select])
+    return sql, _column_converters([column for column, _sql, _alias in compiler.select])
 
 
 def rows_by_ids(
@@ -47,5 +70,82 @@ def rows_by_ids(
     with connection.cursor() as cursor:
         cursor.execute(sql, [_UUID.get_db_prep_value(pk, connection) for pk in [workspace_id, *ids]])
         rows = [list(row) for row in cursor.fetchall()]
-    convert_rows(rows, converters)
+    _convert_rows(rows, converters)
     return rows
+
+
+class _MembershipLookup:
+    """``SELECT`` membership + user + workspace for a live session, with the ORM's converters."""
+
+    def __init__(self) -> None:
+        from accounts.models import AuthSession, Membership, User, Workspace
+
+        quote = connection.ops.quote_name
+        tables = [(Membership, "m"), (User, "u"), (Workspace, "w")]
+        columns = [field.get_col(alias) for model, alias in tables for field in model._meta.concrete_fields]
+        self.converters = _column_converters(columns)
+        self.models = [(model, [field.attname for field in model._meta.concrete_fields]) for model, _ in tables]
+        session = AuthSession._meta
+        self.sql = (
+            f"SELECT {', '.join(f'{column.alias}.{quote(column.target.column)}' for column in columns)}"
+            f" FROM {quote(Membership._meta.db_table)} m"
+            f" JOIN {quote(User._meta.db_table)} u ON u.{quote('id')} = m.{quote('user_id')}"
+            f" JOIN {quote(Workspace._meta.db_table)} w ON w.{quote('id')} = m.{quote('workspace_id')}"
+            f" WHERE m.{quote('user_id')} = %s AND m.{quote('workspace_id')} = %s AND u.{quote('is_active')} = %s"
+            f" AND EXISTS (SELECT 1 FROM {quote(session.db_table)} s WHERE s.{quote('id')} = %s"
+            f" AND s.{quote('user_id')} = m.{quote('user_id')} AND s.{quote('workspace_id')} = m.{quote('workspace_id')}"
+            f" AND s.{quote('revoked_at')} IS NULL)"
+        )
+
+    def fetch(self, user_id: uuid.UUID, workspace_id: uuid.UUID, session_id: uuid.UUID) -> Membership | None:
+        params = [_UUID.get_db_prep_value(user_id, connection), _UUID.get_db_prep_value(workspace_id, connection)]
+        params += [True, _UUID.get_db_prep_value(session_id, connection)]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        values = [list(row)]
+        _convert_rows(values, self.converters)
+        instances, offset = [], 0
+        for model, attnames in self.models:
+            instances.append(model.from_db(connection.alias, attnames, values[0][offset : offset + len(attnames)]))
+            offset += len(attnames)
+        membership, user, workspace = instances
+        membership.user, membership.workspace = user, workspace
+        return membership
+
+
+@cache
+def _membership_lookup(vendor: str) -> _MembershipLookup:
+    # Keyed by vendor: quoting and converters differ between SQLite and PostgreSQL.
+    return _MembershipLookup()
+
+
+def live_membership(*, user_id: uuid.UUID, workspace_id: uuid.UUID, session_id: uuid.UUID) -> Membership | None:
+    """The membership (with its user and workspace loaded) of an active user in ``workspace_id``
+    whose session ``session_id`` is live, else None: the check every authenticated request makes.
+
+    Written out as SQL once per database vendor: building and compiling the same ORM query
+    (``select_related`` + ``Exists``) cost more than running it. Measured against that ORM query
+    with ``wrk -t1 -c8``, 5 alternating 3-second pairs in one run (issue 13), the ORM version
+    served ``GET /auth/me`` at 0.63x (SQLite) and 0.50x (PostgreSQL + Redis) of this one, and
+    ``GET /contacts?limit=50`` at 0.72x on both. (Letting psycopg prepare this text on the
+    server, measured the same way on PostgreSQL, made no difference: 1.05x, pairs 0.77-1.19.)
+    """
+    return _membership_lookup(connection.vendor).fetch(user_id, workspace_id, session_id)
+
+
+def ratelimit_cache_key(*, group: str, key: str, rate: str) -> str:
+    """django-ratelimit's cache key for ``key``'s hits in ``group`` in the current window (every
+    method), so a counter can be forgotten (``throttling.reset`` after a successful login).
+
+    The library has no public reset; its key comes from two private functions, ``_get_window``
+    and ``_make_cache_key``. ``whatshybrid/api/tests/test_throttling.py`` compares their
+    installed source with the text they had when this was written, so an upgrade that changes
+    them fails there.
+    """
+    from django_ratelimit.core import ALL, _get_window, _make_cache_key, _split_rate
+
+    _limit, period = _split_rate(rate)
+    return _make_cache_key(group, _get_window(key, period), rate, key, ALL)

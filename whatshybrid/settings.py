@@ -155,11 +155,6 @@ if DATABASE_URL:
             "max_size": env_int("DB_POOL_MAX", 10),
             "timeout": env_int("DB_POOL_TIMEOUT", 10),
         }
-        # Only the hot paths' fixed SQL texts run on server-binding cursors that psycopg prepares
-        # (``whatshybrid.api.expressions.prepared_cursor``); Django's own cursors never prepare.
-        # Off for a pooler that cannot carry prepared statements (PgBouncer before 1.21 in
-        # transaction mode).
-        _db["OPTIONS"]["prepare_threshold"] = 5 if env_bool("DB_PREPARED_STATEMENTS", True) else None
     DATABASES = {"default": _db}
 else:
     Path(SQLITE_PATH).parent.mkdir(parents=True, exist_ok=True)

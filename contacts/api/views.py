@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -23,7 +22,6 @@ from contacts.api.serializers import (
 )
 from contacts.importing import IMPORT_FLAGS, parse_csv, parse_json_rows
 from contacts.models import Contact, ContactImport
-from crm.selectors import label_rows_column
 from whatshybrid.api.parsers import FieldCheckedJSONParser
 from whatshybrid.api.permissions import ALL_ROLES
 from whatshybrid.api.views import UUID_PATTERN, WorkspaceViewSet
@@ -70,11 +68,6 @@ class ContactViewSet(WorkspaceViewSet):
     max_page_size = settings.CONTACTS_PAGE_SIZE_MAX
     parser_classes: ClassVar[list] = [FieldCheckedJSONParser, MultiPartParser, FormParser]
     role_requirements: ClassVar[dict] = {"import_status": ALL_ROLES}
-
-    def narrow_queryset(self, queryset: QuerySet) -> QuerySet:
-        if self.action == "list":
-            return queryset.annotate(label_rows=label_rows_column(Contact.labels.through, "contact"))
-        return queryset
 
     @extend_schema(operation_id="contacts_list")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

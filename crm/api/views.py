@@ -125,10 +125,7 @@ class DealViewSet(WorkspaceViewSet):
     filterset_class = DealFilterSet
 
     def narrow_queryset(self, queryset: Any) -> Any:
-        queryset = selectors.with_relations(queryset)
-        if self.action == "list":
-            return queryset.annotate(label_rows=selectors.label_rows_column(Deal.labels.through, "deal"))
-        return queryset
+        return selectors.with_relations(queryset)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         deal = self.get_object()
