@@ -41,7 +41,7 @@ from whatshybrid import strict_json
 from whatshybrid.api.errors import ApplicationError
 from whatshybrid.csvsafe import is_formula
 from whatshybrid.locking import lock_keys
-from whatshybrid.realtime.publisher import publish
+from whatshybrid.realtime.publisher import batches, publish
 
 PHONE_ALIASES = ("phone", "telefone", "phone_number", "number", "numero", "número", "whatsapp", "celular", "mobile")
 FIELD_ALIASES = {
@@ -526,11 +526,10 @@ def contact_import_rows(
     report = ImportReport()
     start = job.processed_rows if job is not None else 0
     size = max(1, settings.CONTACTS_IMPORT_BATCH_SIZE)
-    for offset in range(start, len(outcome), size):
-        chunk = outcome[offset : offset + size]
+    for chunk in batches(outcome[start:], size):
         _commit_batch(
             workspace=workspace,
-            outcome=chunk,
+            outcome=list(chunk),
             dry_run=dry_run,
             update_existing=update_existing,
             create_labels=create_labels,

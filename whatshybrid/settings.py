@@ -321,7 +321,9 @@ CONTACTS_PAGE_SIZE_MAX = env_int("CONTACTS_PAGE_SIZE_MAX", 1000)
 SYNC_PAGE_SIZE_DEFAULT = env_int("SYNC_PAGE_SIZE_DEFAULT", 1000)
 # Contact imports with more rows than this run as a background job (POST answers 202).
 CONTACTS_IMPORT_ASYNC_ROWS = env_int("CONTACTS_IMPORT_ASYNC_ROWS", 2000)
-CONTACTS_IMPORT_BATCH_SIZE = env_int("CONTACTS_IMPORT_BATCH_SIZE", 1000)
+# Short enough that agents' writes in the workspace wait little for its event counter
+# (bench/bench_counter.py, docs/realtime.md).
+CONTACTS_IMPORT_BATCH_SIZE = env_int("CONTACTS_IMPORT_BATCH_SIZE", 100)
 MESSAGES_PAGE_SIZE_MAX = env_int("MESSAGES_PAGE_SIZE_MAX", 500)
 # The extension's synced documents (per module, knowledge, few-shot examples): largest JSON size.
 SYNC_DOCUMENT_MAX_BYTES = env_int("SYNC_DOCUMENT_MAX_BYTES", 5 * 1024 * 1024)
