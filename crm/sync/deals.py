@@ -19,7 +19,7 @@ from contacts import fields as rules
 from contacts.models import Contact
 from contacts.sync import RowRef, apply_edits, as_uuid, chunks, needs_row, read_tags, row_key
 from crm.models import Deal, DealActivity, PipelineStage
-from crm.services import _status_for
+from crm.services import deal_status_for
 from whatshybrid.api.bodies import invalid, read_decimal, read_id, read_int, read_moment, read_object, read_text
 from whatshybrid.api.serializers import instant_text
 
@@ -158,7 +158,7 @@ def _new_deal(
     merge: DealsMerge,
     now: datetime.datetime,
 ) -> Deal:
-    status = _status_for(stage)
+    status = deal_status_for(stage=stage)
     deal = Deal(
         workspace=workspace,
         client_key=item.key,
@@ -209,7 +209,7 @@ def _update_deal(
             merge.activities.append(
                 _activity(row, DealActivity.Kind.STAGE_CHANGED, actor, from_stage=row.stage, to_stage=stage, data=names)
             )
-            status = _status_for(stage)
+            status = deal_status_for(stage=stage)
             if status != row.status:
                 merge.activities.append(
                     _activity(row, DealActivity.Kind.STATUS_CHANGED, actor, from_status=row.status, to_status=status)
