@@ -21,6 +21,7 @@ from contacts.sync import (
     ContactIn,
     chunks,
     contacts_data,
+    contacts_label_chats,
     contacts_merge,
     contacts_write,
     read_contacts,
@@ -74,14 +75,17 @@ def crm_sync(*, workspace: Workspace, body: Any, actor: Any = None) -> dict[str,
         pipeline = pipeline_merge(workspace=workspace, items=request.pipeline, last_sync=request.last_sync, now=now)
         events += [("stage:created", payload) for payload in stage_payloads([s.pk for s in pipeline.created])]
         events += [("stage:updated", payload) for payload in stage_payloads(pipeline.changed)]
+    labels = None
     if request.labels is not None:
         labels = labels_merge(workspace=workspace, document=request.labels, now=now)
         events += [("label:created", payload) for payload in label_payloads(labels.created)]
         events += [("label:updated", payload) for payload in label_payloads(labels.updated)]
 
-    contacts = contacts_merge(
-        workspace=workspace, items=request.contacts, labels=label_keys(workspace=workspace), now=now
-    )
+    label_ids = label_keys(workspace=workspace)
+    contacts = contacts_merge(workspace=workspace, items=request.contacts, labels=label_ids, now=now)
+    if labels is not None and labels.chats:
+        chats = {chat: {label_ids[key] for key in keys if key in label_ids} for chat, keys in labels.chats.items()}
+        contacts_label_chats(workspace=workspace, merge=contacts, chats=chats, as_of=labels.as_of)
     contacts_write(merge=contacts, now=now)
     events += [("contact:created", payload) for payload in contact_payloads(contacts.created)]
     events += [("contact:updated", payload) for payload in contact_payloads(contacts.updated)]

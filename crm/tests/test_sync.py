@@ -290,6 +290,15 @@ BAD_BODIES = [
     ({"labels": {"labels": [{"id": 5, "name": ["x"]}]}}, "labels.labels[0].name"),
     ({"labels": {"labels": [], "lastUpdated": "soon"}}, "labels.lastUpdated"),
     ({"contactLabels": []}, "contactLabels"),
+    ({"contactLabels": {"5511999990001@c.us": "vip"}}, "contactLabels.5511999990001@c.us"),
+    (
+        {"labels": {"labels": [], "contactLabels": {"5511999990001": ["vip", True]}}},
+        "labels.contactLabels.5511999990001[1]",
+    ),
+    (
+        {"labels": {"labels": [], "contactLabels": {"5511999990001": [["vip"]]}}},
+        "labels.contactLabels.5511999990001[0]",
+    ),
 ]
 
 
