@@ -25,6 +25,7 @@ from contacts.phones import normalize_phone
 from contacts.services import workspace_region
 from whatshybrid.api.bodies import invalid, read_id, read_moment, read_object, read_strings, read_text
 from whatshybrid.api.serializers import instant_text
+from whatshybrid.db import bulk_insert
 
 # Bound parameters per lookup stay far below SQLite's 32,766 with three lists per chunk.
 CHUNK = 2000
@@ -261,7 +262,7 @@ def contacts_write(*, merge: ContactsMerge, now: datetime.datetime) -> None:
             merge.updated.append(row)
             if row in merge.adopted:
                 merge.adopted.remove(row)
-    Contact.objects.bulk_create(merge.created, batch_size=500)
+    bulk_insert(merge.created)
     Contact.objects.bulk_update(
         merge.updated, [*SYNC_FIELDS, "client_key", "client_extra", "updated_at"], batch_size=500
     )
@@ -269,9 +270,7 @@ def contacts_write(*, merge: ContactsMerge, now: datetime.datetime) -> None:
     stale = sorted(relabelled - {row.pk for row in merge.created}, key=str)
     for part in chunks(stale):
         link.objects.filter(contact_id__in=part).delete()
-    link.objects.bulk_create(
-        [link(contact_id=pk, label_id=label) for pk in relabelled for label in merge.label_sets[pk]], batch_size=500
-    )
+    bulk_insert([link(contact_id=pk, label_id=label) for pk in relabelled for label in merge.label_sets[pk]])
 
 
 def contacts_label_chats(

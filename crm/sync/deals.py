@@ -22,6 +22,7 @@ from crm.models import Deal, DealActivity, PipelineStage
 from crm.services import deal_status_for
 from whatshybrid.api.bodies import invalid, read_decimal, read_id, read_int, read_moment, read_object, read_text
 from whatshybrid.api.serializers import instant_text
+from whatshybrid.db import bulk_insert
 
 MAX_VALUE = decimal.Decimal("1000000000000")  # Deal.value has 12 integer digits
 FIELDS = ("title", "description", "value", "probability", "tags", "custom_fields")
@@ -220,14 +221,14 @@ def _update_deal(
 
 
 def deals_write(*, merge: DealsMerge) -> None:
-    Deal.objects.bulk_create(merge.created, batch_size=500)
+    bulk_insert(merge.created)
     Deal.objects.bulk_update(
         merge.updated,
         [*FIELDS, "contact", "stage", "status", "won_at", "lost_at", "client_key", "updated_at"],
         batch_size=500,
     )
     Deal.objects.bulk_update(merge.adopted, ["client_key"], batch_size=500)
-    DealActivity.objects.bulk_create(merge.activities, batch_size=500)
+    bulk_insert(merge.activities)
 
 
 DATA_FIELDS = ("pk", "client_key", "contact_id", "contact_key", "stage_id", "stage_key", "title", "description")
