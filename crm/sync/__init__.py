@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Workspace
+from contacts.models import Contact
 from contacts.payloads import contact_payloads
 from contacts.sync import (
     ContactIn,
@@ -28,7 +29,7 @@ from contacts.sync import (
 )
 from crm.sync.deals import DealIn, deals_data, deals_merge, deals_write, read_deals
 from crm.sync.labels import LabelsIn, label_keys, labels_data, labels_merge, read_labels
-from crm.sync.payloads import deal_payloads, label_payloads, stage_payloads
+from crm.sync.payloads import deal_payloads, label_payloads, new_deal_payloads, stage_payloads
 from crm.sync.pipeline import StageIn, pipeline_data, pipeline_merge, read_pipeline, stage_keys
 from whatshybrid.api.bodies import epoch_ms, read_list, read_object
 from whatshybrid.realtime.publisher import publish_many
@@ -99,8 +100,13 @@ def crm_sync(*, workspace: Workspace, body: Any, actor: Any = None) -> dict[str,
         now=now,
     )
     deals_write(merge=deals)
-    for name, rows in (("deal:created", deals.created), ("deal:updated", deals.updated)):
-        for part in chunks([row.pk for row in rows]):
+    # A new deal of a contact this sync holds as a full row is shown from memory; the rest re-read.
+    rows = {row.pk: row for row in contacts.by_key.values() if isinstance(row, Contact)}
+    in_hand = [deal for deal in deals.created if deal.contact_id in rows]
+    events += [("deal:created", payload) for payload in new_deal_payloads(in_hand, rows)]
+    reread = [("deal:created", [d for d in deals.created if d.contact_id not in rows]), ("deal:updated", deals.updated)]
+    for name, changed in reread:
+        for part in chunks([row.pk for row in changed]):
             events += [(name, payload) for payload in deal_payloads(part)]
 
     publish_batched(workspace, events)
