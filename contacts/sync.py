@@ -13,7 +13,7 @@ import datetime
 import functools
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q
@@ -25,6 +25,7 @@ from contacts.phones import normalize_phone
 from contacts.services import workspace_region
 from whatshybrid.api.bodies import invalid, read_id, read_moment, read_object, read_strings, read_text
 from whatshybrid.api.serializers import instant_text
+from whatshybrid.db import bulk_insert
 
 # Bound parameters per lookup stay far below SQLite's 32,766 with three lists per chunk.
 CHUNK = 2000
@@ -134,6 +135,9 @@ class ContactsMerge:
     updated: list[Contact]  # changed rows: each gets a contact:updated
     adopted: list[Contact]  # rows that only took the client's id as their client key
     label_sets: dict[Any, set[Any]]  # contact pk -> label pks, for the rows whose labels were written
+    # Contact pk -> the ``updatedAt`` of the client copy that set its ``label_sets`` entry.
+    label_moments: dict[Any, datetime.datetime | None] = field(default_factory=dict)
+    others: list[Contact] = field(default_factory=list)  # rows outside the body the labels document relabels
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,7 @@ def _apply(
         if "phone" not in edits:  # the same number written another way is no change
             edits.pop("phone_raw", None)
         merge.label_sets[row.pk] = {labels[key] for key in item.labels if key in labels}
+        merge.label_moments[row.pk] = item.updated_at
     apply_edits(row, edits, adopts=adopts, merge=merge, now=now)
 
 
@@ -245,19 +250,19 @@ def contacts_write(*, merge: ContactsMerge, now: datetime.datetime) -> None:
     """Writes a merge: bulk inserts, bulk updates, and the label links that differ."""
     link = Contact.labels.through
     current: dict[Any, set[Any]] = {pk: set() for pk in merge.label_sets}
-    for part in chunks([row.pk for row in merge.by_key.values() if row.pk in merge.label_sets]):
+    for part in chunks(sorted(merge.label_sets, key=str)):
         for contact_id, label_id in link.objects.filter(contact_id__in=part).values_list("contact_id", "label_id"):
             current[contact_id].add(label_id)
     relabelled = {pk for pk, wanted in merge.label_sets.items() if wanted != current[pk]}
     # A contact whose only change is its labels is updated too: its payload shows them.
     written = {row.pk for row in merge.created} | {row.pk for row in merge.updated}
-    for row in {row.pk: row for row in merge.by_key.values()}.values():
+    for row in {row.pk: row for row in [*merge.by_key.values(), *merge.others]}.values():
         if row.pk in relabelled and row.pk not in written:
             row.updated_at = now
             merge.updated.append(row)
             if row in merge.adopted:
                 merge.adopted.remove(row)
-    Contact.objects.bulk_create(merge.created, batch_size=500)
+    bulk_insert(merge.created)
     Contact.objects.bulk_update(
         merge.updated, [*SYNC_FIELDS, "client_key", "client_extra", "updated_at"], batch_size=500
     )
@@ -265,9 +270,48 @@ def contacts_write(*, merge: ContactsMerge, now: datetime.datetime) -> None:
     stale = sorted(relabelled - {row.pk for row in merge.created}, key=str)
     for part in chunks(stale):
         link.objects.filter(contact_id__in=part).delete()
-    link.objects.bulk_create(
-        [link(contact_id=pk, label_id=label) for pk in relabelled for label in merge.label_sets[pk]], batch_size=500
-    )
+    bulk_insert([link(contact_id=pk, label_id=label) for pk in relabelled for label in merge.label_sets[pk]])
+
+
+def contacts_label_chats(
+    *,
+    workspace: Workspace,
+    merge: ContactsMerge,
+    chats: dict[str, set[Any]],
+    as_of: datetime.datetime | None,
+) -> None:
+    """Adds the labels document's ``contactLabels`` (chat id or phone -> label pks) to the label
+    links ``contacts_write`` sets, in a fixed number of queries.
+
+    A chat names the contact of its phone identity (``5511…@c.us``, digits, any format); group
+    ids and other non-phones name nobody and stay in the document only. A new contact takes the
+    labels of its copy and of its chat; a stored contact whose own copy in this body also set its
+    labels keeps the newer statement (its ``updatedAt`` against the document's ``as_of``; a
+    mapping without a document loses to the copy).
+    """
+    region = workspace_region(workspace)
+    wanted: dict[str, set[Any]] = {}
+    for chat, label_pks in chats.items():
+        try:
+            identity = _phone_identity(chat, region)
+        except ValueError:
+            continue
+        wanted.setdefault(identity, set()).update(label_pks)  # two spellings of one phone add up
+    rows: dict[str, Any] = {row.phone: row for row in merge.by_key.values() if isinstance(row, Contact)}
+    missing = sorted(phone for phone in wanted if phone not in rows)
+    for part in chunks(missing):
+        for row in Contact.objects.filter(workspace=workspace, phone__in=part):
+            rows[row.phone] = row
+            merge.others.append(row)
+    created = {row.pk for row in merge.created}
+    for phone, label_pks in wanted.items():
+        row = rows.get(phone)
+        if row is None:
+            continue
+        if row.pk in created:
+            merge.label_sets[row.pk] = merge.label_sets.get(row.pk, set()) | label_pks
+        elif row.pk not in merge.label_sets or (as_of is not None and as_of > merge.label_moments[row.pk]):
+            merge.label_sets[row.pk] = set(label_pks)
 
 
 def contact_label_keys(*, workspace: Workspace) -> dict[Any, list[str]]:

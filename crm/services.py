@@ -80,7 +80,7 @@ def crm_defaults_create(*, workspace: Workspace) -> None:
 
 
 # --- stages ---------------------------------------------------------------------------------
-def _lock_pipeline(workspace: Workspace) -> list[Any]:
+def pipeline_lock(*, workspace: Workspace) -> list[Any]:
     """Serializes stage writes per workspace and returns the stage ids in position order.
 
     The workspace row is the lock: locking the stage rows would not stop a concurrent insert.
@@ -100,14 +100,14 @@ def _reposition(workspace: Workspace, before: list[Any], after: list[Any], *, an
     ``before`` is the order read under the pipeline lock (positions are 0..n-1, so a stage's
     index is its position); ``announced`` is the stage the caller publishes its own event for.
     """
-    _renumber(workspace, after)
+    stages_renumber(workspace=workspace, ordered_ids=after)
     old = {pk: index for index, pk in enumerate(before)}
     moved = [pk for index, pk in enumerate(after) if pk != announced and old.get(pk) != index]
     for payload in stage_payloads(moved):
         publish(workspace, "stage:updated", payload)
 
 
-def _renumber(workspace: Workspace, ordered_ids: list[Any]) -> None:
+def stages_renumber(*, workspace: Workspace, ordered_ids: list[Any]) -> None:
     """Sets positions 0..n-1 in ``ordered_ids`` order with two UPDATEs.
 
     Unique positions are checked per row on both backends, so rows are parked out of range
@@ -125,6 +125,12 @@ def _renumber(workspace: Workspace, ordered_ids: list[Any]) -> None:
     )
 
 
+def stage_parked_position(index: int) -> int:
+    """A position for the ``index``-th stage a write adds, free until ``stages_renumber`` gives
+    it its place: above every real position and every row parked while renumbering."""
+    return _PARK * 2 + index
+
+
 def _check_won_lost(is_won: bool, is_lost: bool) -> None:
     if is_won and is_lost:
         raise ApplicationError(
@@ -138,9 +144,11 @@ def _check_won_lost(is_won: bool, is_lost: bool) -> None:
 def stage_create(*, workspace: Workspace, name: str, position: int | None = None, **fields: Any) -> PipelineStage:
     """Adds a stage at ``position`` (clamped; default: last), shifting the later ones down."""
     _check_won_lost(fields.get("is_won", False), fields.get("is_lost", False))
-    before = _lock_pipeline(workspace)
+    before = pipeline_lock(workspace=workspace)
     index = len(before) if position is None else max(0, min(position, len(before)))
-    stage = PipelineStage.objects.create(workspace=workspace, name=name, position=_PARK * 2 + len(before), **fields)
+    stage = PipelineStage.objects.create(
+        workspace=workspace, name=name, position=stage_parked_position(len(before)), **fields
+    )
     _reposition(workspace, before, [*before[:index], stage.pk, *before[index:]], announced=stage.pk)
     stage.refresh_from_db()
     publish(workspace, "stage:created", stage_payload(stage))
@@ -157,7 +165,7 @@ def stage_update(*, stage: PipelineStage, data: dict[str, Any]) -> PipelineStage
     if changed:
         stage.save(update_fields=[*changed, "updated_at"])
     if "position" in data:
-        before = _lock_pipeline(stage.workspace)
+        before = pipeline_lock(workspace=stage.workspace)
         after = [pk for pk in before if pk != stage.pk]
         after.insert(max(0, min(data["position"], len(after))), stage.pk)
         _reposition(stage.workspace, before, after, announced=stage.pk)
@@ -172,7 +180,7 @@ def stage_reorder(*, workspace: Workspace, stage_ids: list[Any]) -> None:
 
     Every stage whose position changed gets a ``stage:updated``.
     """
-    ordered = _lock_pipeline(workspace)
+    ordered = pipeline_lock(workspace=workspace)
     unknown = [str(pk) for pk in stage_ids if pk not in ordered]
     if unknown:
         raise ApplicationError(
@@ -190,7 +198,7 @@ def stage_delete(*, stage: PipelineStage, move_to: PipelineStage | None = None, 
     for the stages that moved up. Returns how many deals were moved.
     """
     workspace = stage.workspace
-    ordered = _lock_pipeline(workspace)
+    ordered = pipeline_lock(workspace=workspace)
     if move_to is not None:
         _hold_stage(move_to)
     deals = list(Deal.objects.select_for_update(no_key=True).filter(workspace=workspace, stage=stage))
@@ -220,7 +228,8 @@ def stage_delete(*, stage: PipelineStage, move_to: PipelineStage | None = None, 
 
 
 # --- deals ----------------------------------------------------------------------------------
-def _status_for(stage: PipelineStage) -> str:
+def deal_status_for(*, stage: PipelineStage) -> str:
+    """The status a deal takes on entering ``stage``: won and lost stages close it."""
     if stage.is_won:
         return Deal.Status.WON
     if stage.is_lost:
@@ -272,7 +281,7 @@ def _deal_move(deal: Deal, *, to_stage: PipelineStage, explicit_status: str | No
     if explicit_status is not None:
         _set_status(deal, explicit_status, actor)
     elif from_stage.pk != to_stage.pk:
-        _set_status(deal, _status_for(to_stage), actor)
+        _set_status(deal, deal_status_for(stage=to_stage), actor)
     deal.updated_at = timezone.now()
     DealActivity.objects.bulk_create(deal._pending_activities)
     deal._pending_activities = []
@@ -324,7 +333,7 @@ def deal_create(
     fields.setdefault("currency", workspace.currency or "BRL")
     fields.setdefault("probability", stage.probability)
     deal = Deal(workspace=workspace, contact=contact, title=title, stage=stage, **fields)
-    deal.status = status or _status_for(stage)
+    deal.status = status or deal_status_for(stage=stage)
     now = timezone.now()
     deal.won_at = now if deal.status == Deal.Status.WON else None
     deal.lost_at = now if deal.status == Deal.Status.LOST else None

@@ -79,7 +79,8 @@ def _hold_links(data: dict[str, Any]) -> None:
     hold_references(Deal, [data.get("deal")], field="deal_id")
 
 
-def _schedule_reminder(task: Task) -> None:
+def task_reminder_schedule(*, task: Task) -> None:
+    """Enqueues the reminder job (after commit) for a task with an unsent reminder time."""
     if task.reminder_at is None or task.reminder_sent_at is not None:
         return
     enqueue_on_commit(
@@ -98,7 +99,7 @@ def task_create(*, workspace: Workspace, created_by: Any = None, **fields: Any) 
     task = Task(workspace=workspace, created_by=created_by)
     _apply(task, fields, timezone.now())
     task.save(force_insert=True)
-    _schedule_reminder(task)
+    task_reminder_schedule(task=task)
     publish(workspace, "task:created", task_payload(task))
     if task.status == Task.Status.COMPLETED:
         publish(workspace, "task:completed", task_payload(task))
@@ -114,7 +115,7 @@ def task_update(*, task: Task, data: dict[str, Any]) -> Task:
     changed = _apply(task, data, timezone.now())
     task.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
     if "reminder_at" in changed:
-        _schedule_reminder(task)
+        task_reminder_schedule(task=task)
     payload = task_payload(task)
     publish(task.workspace, "task:updated", payload)
     if task.status == Task.Status.COMPLETED and not was_completed:

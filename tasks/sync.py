@@ -23,6 +23,7 @@ from contacts.sync import as_uuid, chunks, read_tags, row_key
 from tasks.models import Task
 from tasks.payloads import task_payloads as task_representations
 from tasks.selectors import task_rows
+from tasks.services import task_reminder_schedule
 from whatshybrid.api.bodies import read_choice, read_id, read_list, read_moment, read_object, read_text
 from whatshybrid.api.serializers import instant_text
 from whatshybrid.realtime.publisher import publish_many
@@ -145,20 +146,14 @@ def tasks_sync(*, workspace: Workspace, body: Any, user: Any = None) -> dict[str
         updated, [*FIELDS, "reminder_sent_at", "contact", "client_key", "client_extra", "updated_at"], batch_size=500
     )
     Task.objects.bulk_update(adopted, ["client_key"], batch_size=500)
-    _schedule_reminders([row for row in [*created, *updated] if row.reminder_at and not row.reminder_sent_at])
+    for row in [*created, *updated]:
+        task_reminder_schedule(task=row)
     events = [("task:created", p) for p in task_payloads(workspace, created)]
     events += [("task:updated", p) for p in task_payloads(workspace, updated)]
     events += [("task:completed", p) for p in task_payloads(workspace, completed)]
     for part in chunks(events, EVENT_BATCH):
         publish_many(workspace, part)
     return {"synced": len(items), "data": tasks_data(workspace=workspace)}
-
-
-def _schedule_reminders(tasks: list[Task]) -> None:
-    from tasks.services import _schedule_reminder
-
-    for task in tasks:
-        _schedule_reminder(task)
 
 
 def task_payloads(workspace: Workspace, tasks: list[Task]) -> list[dict[str, Any]]:

@@ -8,6 +8,8 @@ imports included.
   and settings name the apps as dotted strings, which are not imports.
 - No app's ``services.py`` imports its ``jobs.py``: services enqueue by name through the job
   registry (``whatshybrid.jobs``), and ``jobs.py`` imports the services.
+- No domain module imports another module's underscore names: what another module needs is
+  that module's public API (a service, a selector), so a private helper can change freely.
 """
 
 from __future__ import annotations
@@ -107,5 +109,27 @@ def test_no_service_imports_its_own_jobs():
         if Path(relative).name == "services.py"
         for line, name in _imports_of(relative)
         if f"{name}.".startswith(f"{Path(relative).parent.name}.jobs.")
+    ]
+    assert offences == []
+
+
+def _private_names(relative: str) -> Iterator[tuple[int, str]]:
+    """``from <first-party module> import _name`` anywhere in the file (line, module.name)."""
+    path = ROOT / relative
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=relative)):
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            if not (ROOT / node.module.split(".")[0]).is_dir():
+                continue  # a third-party package's private pieces are fenced where they are used
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    yield node.lineno, f"{node.module}.{alias.name}"
+
+
+def test_no_domain_module_imports_another_modules_private_names():
+    offences = [
+        f"{relative}:{line} imports {name}"
+        for relative in _tracked()
+        if relative.split("/")[0] in (*DOMAIN_APPS, "ai") and "tests" not in Path(relative).parts
+        for line, name in _private_names(relative)
     ]
     assert offences == []

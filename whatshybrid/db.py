@@ -4,14 +4,27 @@ the ORM as usual."""
 
 from __future__ import annotations
 
+import datetime
+import functools
 import uuid
 from collections.abc import Callable, Sequence
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
-from django.db.models import QuerySet, UUIDField
+from django.db import connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import (
+    CharField,
+    DateTimeField,
+    EmailField,
+    Field,
+    ForeignKey,
+    JSONField,
+    Model,
+    QuerySet,
+    TextField,
+    UUIDField,
+)
 
 if TYPE_CHECKING:
     from accounts.models import Membership
@@ -116,7 +129,7 @@ class _MembershipLookup:
         return membership
 
 
-@cache
+@functools.cache
 def _membership_lookup(vendor: str) -> _MembershipLookup:
     # Keyed by vendor: quoting and converters differ between SQLite and PostgreSQL.
     return _MembershipLookup()
@@ -149,3 +162,77 @@ def ratelimit_cache_key(*, group: str, key: str, rate: str) -> str:
 
     _limit, period = _split_rate(rate)
     return _make_cache_key(group, _get_window(key, period), rate, key, ALL)
+
+
+def _adapter(field: Field, db: BaseDatabaseWrapper) -> Callable[[Any], Any]:
+    """``field.get_db_prep_save`` for one column, with shortcuts for the value types whose
+    adaptation Django's own field classes do in one step (a subclass may differ, so it keeps
+    the full path, as does every other type). ``db`` is the thread's connection itself: the
+    ``connection`` proxy costs a context-local lookup per value."""
+    full = functools.partial(field.get_db_prep_save, connection=db)
+    # Exact classes only: a subclass (an encrypted text field, say) adapts its own way.
+    target = field.target_field if type(field) is ForeignKey else field
+    if type(target) in (CharField, TextField, EmailField):
+        return lambda value: value if value is None or type(value) is str else full(value)
+    if type(target) is UUIDField:
+        if db.features.has_native_uuid_field:
+            return lambda value: value if value is None or type(value) is uuid.UUID else full(value)
+        return lambda value: None if value is None else value.hex if type(value) is uuid.UUID else full(value)
+    if type(target) is DateTimeField:
+        adapt = db.ops.adapt_datetimefield_value
+        return lambda value: (
+            adapt(value) if type(value) is datetime.datetime and value.tzinfo is not None else full(value)
+        )
+    if type(target) is JSONField:
+        adapt, encoder = db.ops.adapt_json_value, target.encoder
+        return lambda value: (
+            None if value is None else adapt(value, encoder) if type(value) in (dict, list) else full(value)
+        )
+    return full
+
+
+@functools.lru_cache(maxsize=64)  # one entry per model and statement size seen
+def _insert_plan(model: type[Model], vendor: str, rows: int) -> tuple[str, list[Field]]:
+    # An auto-incremented key is the database's to fill (and is not read back).
+    fields = [field for field in model._meta.local_concrete_fields if not (field.generated or field.db_returning)]
+    if any(field.has_db_default() for field in fields):
+        raise ImproperlyConfigured(f"bulk_insert cannot fill {model.__name__}'s database defaults.")
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    values = connection.ops.bulk_insert_sql(fields, [["%s"] * len(fields)] * rows)
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) {values}", fields
+
+
+def bulk_insert(objs: Sequence[Model], *, batch_size: int = 500) -> None:
+    """Inserts new instances of one model like ``QuerySet.bulk_create`` (every field's
+    ``pre_save``, so ``auto_now_add`` stamps the instances; no signals; primary keys made by
+    their defaults; an auto-incremented key is left to the database and not read back), ``batch_size`` rows per statement (fewer when the database's parameter
+    limit says so), each statement's SQL built once per (model, vendor, row count).
+
+    ``bulk_create`` compiles every value of every row through the query compiler. In the first
+    extension sync of ``bench/bench_sync.py`` (5,000 contacts, 5,000 deals, 5,000 timeline rows,
+    in process on SQLite, one session on the loaded 2-core machine) their inserts took 6.7 s
+    through ``bulk_create`` and 3.7 s here; 5,000 contacts alone 1.45 s against 0.43 s.
+    """
+    if not objs:
+        return
+    model = type(objs[0])
+    db = connections[connection.alias]
+    adapters = [_adapter(field, db) for field in _insert_plan(model, db.vendor, 1)[1]]
+    columns = len(adapters)
+    limit = connection.features.max_query_params
+    rows = batch_size if limit is None else max(1, min(batch_size, limit // columns))
+    with db.cursor() as cursor:
+        for start in range(0, len(objs), rows):
+            part = objs[start : start + rows]
+            sql, fields = _insert_plan(model, db.vendor, len(part))
+            cursor.execute(
+                sql,
+                [
+                    adapt(field.pre_save(obj, True))
+                    for obj in part
+                    for field, adapt in zip(fields, adapters, strict=True)
+                ],
+            )
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, db.alias

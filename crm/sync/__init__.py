@@ -16,18 +16,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Workspace
+from contacts.models import Contact
 from contacts.payloads import contact_payloads
 from contacts.sync import (
     ContactIn,
     chunks,
     contacts_data,
+    contacts_label_chats,
     contacts_merge,
     contacts_write,
     read_contacts,
 )
 from crm.sync.deals import DealIn, deals_data, deals_merge, deals_write, read_deals
 from crm.sync.labels import LabelsIn, label_keys, labels_data, labels_merge, read_labels
-from crm.sync.payloads import deal_payloads, label_payloads, stage_payloads
+from crm.sync.payloads import deal_payloads, label_payloads, new_deal_payloads, stage_payloads
 from crm.sync.pipeline import StageIn, pipeline_data, pipeline_merge, read_pipeline, stage_keys
 from whatshybrid.api.bodies import epoch_ms, read_list, read_object
 from whatshybrid.realtime.publisher import publish_many
@@ -74,14 +76,17 @@ def crm_sync(*, workspace: Workspace, body: Any, actor: Any = None) -> dict[str,
         pipeline = pipeline_merge(workspace=workspace, items=request.pipeline, last_sync=request.last_sync, now=now)
         events += [("stage:created", payload) for payload in stage_payloads([s.pk for s in pipeline.created])]
         events += [("stage:updated", payload) for payload in stage_payloads(pipeline.changed)]
+    labels = None
     if request.labels is not None:
         labels = labels_merge(workspace=workspace, document=request.labels, now=now)
         events += [("label:created", payload) for payload in label_payloads(labels.created)]
         events += [("label:updated", payload) for payload in label_payloads(labels.updated)]
 
-    contacts = contacts_merge(
-        workspace=workspace, items=request.contacts, labels=label_keys(workspace=workspace), now=now
-    )
+    label_ids = label_keys(workspace=workspace)
+    contacts = contacts_merge(workspace=workspace, items=request.contacts, labels=label_ids, now=now)
+    if labels is not None and labels.chats:
+        chats = {chat: {label_ids[key] for key in keys if key in label_ids} for chat, keys in labels.chats.items()}
+        contacts_label_chats(workspace=workspace, merge=contacts, chats=chats, as_of=labels.as_of)
     contacts_write(merge=contacts, now=now)
     events += [("contact:created", payload) for payload in contact_payloads(contacts.created)]
     events += [("contact:updated", payload) for payload in contact_payloads(contacts.updated)]
@@ -95,8 +100,13 @@ def crm_sync(*, workspace: Workspace, body: Any, actor: Any = None) -> dict[str,
         now=now,
     )
     deals_write(merge=deals)
-    for name, rows in (("deal:created", deals.created), ("deal:updated", deals.updated)):
-        for part in chunks([row.pk for row in rows]):
+    # A new deal of a contact this sync holds as a full row is shown from memory; the rest re-read.
+    rows = {row.pk: row for row in contacts.by_key.values() if isinstance(row, Contact)}
+    in_hand = [deal for deal in deals.created if deal.contact_id in rows]
+    events += [("deal:created", payload) for payload in new_deal_payloads(in_hand, rows)]
+    reread = [("deal:created", [d for d in deals.created if d.contact_id not in rows]), ("deal:updated", deals.updated)]
+    for name, changed in reread:
+        for part in chunks([row.pk for row in changed]):
             events += [(name, payload) for payload in deal_payloads(part)]
 
     publish_batched(workspace, events)

@@ -19,9 +19,10 @@ from contacts import fields as rules
 from contacts.models import Contact
 from contacts.sync import RowRef, apply_edits, as_uuid, chunks, needs_row, read_tags, row_key
 from crm.models import Deal, DealActivity, PipelineStage
-from crm.services import _status_for
+from crm.services import deal_status_for
 from whatshybrid.api.bodies import invalid, read_decimal, read_id, read_int, read_moment, read_object, read_text
 from whatshybrid.api.serializers import instant_text
+from whatshybrid.db import bulk_insert
 
 MAX_VALUE = decimal.Decimal("1000000000000")  # Deal.value has 12 integer digits
 FIELDS = ("title", "description", "value", "probability", "tags", "custom_fields")
@@ -158,7 +159,7 @@ def _new_deal(
     merge: DealsMerge,
     now: datetime.datetime,
 ) -> Deal:
-    status = _status_for(stage)
+    status = deal_status_for(stage=stage)
     deal = Deal(
         workspace=workspace,
         client_key=item.key,
@@ -209,7 +210,7 @@ def _update_deal(
             merge.activities.append(
                 _activity(row, DealActivity.Kind.STAGE_CHANGED, actor, from_stage=row.stage, to_stage=stage, data=names)
             )
-            status = _status_for(stage)
+            status = deal_status_for(stage=stage)
             if status != row.status:
                 merge.activities.append(
                     _activity(row, DealActivity.Kind.STATUS_CHANGED, actor, from_status=row.status, to_status=status)
@@ -220,14 +221,14 @@ def _update_deal(
 
 
 def deals_write(*, merge: DealsMerge) -> None:
-    Deal.objects.bulk_create(merge.created, batch_size=500)
+    bulk_insert(merge.created)
     Deal.objects.bulk_update(
         merge.updated,
         [*FIELDS, "contact", "stage", "status", "won_at", "lost_at", "client_key", "updated_at"],
         batch_size=500,
     )
     Deal.objects.bulk_update(merge.adopted, ["client_key"], batch_size=500)
-    DealActivity.objects.bulk_create(merge.activities, batch_size=500)
+    bulk_insert(merge.activities)
 
 
 DATA_FIELDS = ("pk", "client_key", "contact_id", "contact_key", "stage_id", "stage_key", "title", "description")

@@ -3,7 +3,8 @@ its ``contactLabels``, ``settings`` and ``lastUpdated`` are kept in ``LabelsDocu
 
 The document as a whole is last-writer-wins on the client's ``lastUpdated``: a newer document
 updates the labels it names and replaces the rest; an older one only adds labels the server
-does not have (a label is never lost). Labels the document does not list are kept.
+does not have (a label is never lost). Labels the document does not list are kept. The chats
+of ``contactLabels`` it applies become label links (``contacts.sync.contacts_label_chats``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from accounts.models import Workspace
 from contacts.sync import as_uuid, row_key
 from crm.models import Label, LabelsDocument
 from crm.sync.pipeline import read_color
-from whatshybrid.api.bodies import epoch_ms, invalid, json_size, read_id, read_list, read_object, read_text
+from whatshybrid.api.bodies import (
+    epoch_ms,
+    invalid,
+    json_size,
+    read_id,
+    read_list,
+    read_object,
+    read_strings,
+    read_text,
+)
 
 MAX_LABELS = 1000
 
@@ -34,7 +44,8 @@ class LabelIn:
 @dataclass
 class LabelsIn:
     labels: list[LabelIn]
-    contact_labels: dict[str, Any] | None
+    contact_labels: dict[str, Any] | None  # as sent: stored and returned with the document
+    chats: dict[str, list[str]]  # the same mapping read: chat id or phone -> label ids
     settings: dict[str, Any] | None
     last_updated: int | None  # None: the labels came without their document (CRM page)
 
@@ -43,10 +54,12 @@ def read_labels(raw: Any, contact_labels: Any) -> LabelsIn | None:
     """``labels`` as the whole document (side panel) or as a list beside ``contactLabels``."""
     if raw is None and contact_labels is None:
         return None
+    mapping_path = "contactLabels"
     if isinstance(raw, dict):
         document, path = raw, "labels"
         items = read_list(raw.get("labels"), "labels.labels", max_items=MAX_LABELS)
-        contact_labels = raw.get("contactLabels", contact_labels)
+        if "contactLabels" in raw:
+            contact_labels, mapping_path = raw["contactLabels"], "labels.contactLabels"
         last_updated = epoch_ms(raw.get("lastUpdated")) if raw.get("lastUpdated") is not None else None
         if raw.get("lastUpdated") is not None and last_updated is None:
             raise invalid("labels.lastUpdated", "Must be epoch milliseconds.")
@@ -68,18 +81,24 @@ def read_labels(raw: Any, contact_labels: Any) -> LabelsIn | None:
                 icon=read_text(item, "icon", path, max_length=40),
             )
         )
-    mapping = read_object(contact_labels, "contactLabels", required=False)
-    for chat, ids in (mapping or {}).items():
-        read_list(ids, f"contactLabels.{chat}", max_items=MAX_LABELS)
-    json_size(mapping, "contactLabels")
+    mapping = read_object(contact_labels, mapping_path, required=False)
+    chats = {
+        str(chat): read_strings(mapping, chat, mapping_path, max_items=MAX_LABELS, max_length=100)
+        for chat in mapping or {}
+    }
+    json_size(mapping, mapping_path)
     json_size(settings, "labels.settings")
-    return LabelsIn(labels=labels, contact_labels=mapping, settings=settings, last_updated=last_updated)
+    return LabelsIn(labels=labels, contact_labels=mapping, chats=chats, settings=settings, last_updated=last_updated)
 
 
 @dataclass
 class LabelsMerge:
     created: list[Label]
     updated: list[Label]
+    # The label ids this document gives each chat (empty: a chat it no longer lists), and the
+    # moment it speaks for: its ``lastUpdated``, or None for a mapping sent without its document.
+    chats: dict[str, list[str]]
+    as_of: datetime.datetime | None
 
 
 def labels_merge(*, workspace: Workspace, document: LabelsIn, now: datetime.datetime) -> LabelsMerge:
@@ -89,7 +108,7 @@ def labels_merge(*, workspace: Workspace, document: LabelsIn, now: datetime.date
     by_key = {row.client_key: row for row in rows if row.client_key}
     by_pk = {row.pk: row for row in rows}
     by_name = {row.lname: row for row in rows}
-    merge = LabelsMerge(created=[], updated=[])
+    merge = LabelsMerge(created=[], updated=[], **_chats_to_link(stored, document, newer))
     adopted = []
     for item in document.labels:
         row = by_key.get(item.key) or by_pk.get(as_uuid(item.key)) or by_name.get(item.name.lower())
@@ -124,6 +143,19 @@ def labels_merge(*, workspace: Workspace, document: LabelsIn, now: datetime.date
     Label.objects.bulk_update([row for row in adopted if row not in merge.updated], ["client_key"])
     _store_document(workspace, stored, document, newer)
     return merge
+
+
+def _chats_to_link(stored: LabelsDocument | None, document: LabelsIn, newer: bool) -> dict[str, Any]:
+    """Which chats' label links the document sets: all it lists when it is newer than the stored
+    one (a chat it dropped lost its labels); the listed ones when sent without a document (the
+    CRM page); none when it is older, like the rest of an older document."""
+    if newer:
+        dropped = {chat: [] for chat in (stored.contact_labels if stored else {}) if chat not in document.chats}
+        as_of = datetime.datetime.fromtimestamp(document.last_updated / 1000, tz=datetime.UTC)
+        return {"chats": {**dropped, **document.chats}, "as_of": as_of}
+    if document.last_updated is None:
+        return {"chats": document.chats, "as_of": None}
+    return {"chats": {}, "as_of": None}
 
 
 def _store_document(workspace: Workspace, stored: LabelsDocument | None, document: LabelsIn, newer: bool) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from accounts.models import Workspace
 from contacts.sync import as_uuid, row_key
 from crm.models import PipelineStage
-from crm.services import _PARK, _lock_pipeline, _renumber
+from crm.services import pipeline_lock, stage_parked_position, stages_renumber
 from whatshybrid.api.bodies import invalid, read_id, read_int, read_list, read_object, read_text
 
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -88,7 +88,7 @@ def _match(item: StageIn, stages: dict[Any, PipelineStage], taken: set[Any]) -> 
 def pipeline_merge(
     *, workspace: Workspace, items: list[StageIn], last_sync: datetime.datetime | None, now: datetime.datetime
 ) -> PipelineMerge:
-    before = _lock_pipeline(workspace)
+    before = pipeline_lock(workspace=workspace)
     stages = {stage.pk: stage for stage in PipelineStage.objects.filter(workspace=workspace)}
     unchanged_since = last_sync is not None and all(stage.updated_at <= last_sync for stage in stages.values())
     merge = PipelineMerge(created=[], changed=[], by_key={})
@@ -104,7 +104,7 @@ def pipeline_merge(
                 name=item.name,
                 color=item.color,
                 client_extra={"icon": item.icon},
-                position=_PARK * 2 + len(stages) + len(merge.created),
+                position=stage_parked_position(len(stages) + len(merge.created)),
                 is_won=item.key == "won",
                 is_lost=item.key == "lost",
                 probability=100 if item.key == "won" else 0,
@@ -139,7 +139,7 @@ def pipeline_merge(
     else:
         after = [*before, *created_ids]
     if after != before:
-        _renumber(workspace, after)
+        stages_renumber(workspace=workspace, ordered_ids=after)
     moved = [pk for index, pk in enumerate(after) if pk in stages and before.index(pk) != index]
     merge.changed = list(dict.fromkeys([*(stage.pk for stage in edited), *moved]))
     return merge

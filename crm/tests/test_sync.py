@@ -290,6 +290,15 @@ BAD_BODIES = [
     ({"labels": {"labels": [{"id": 5, "name": ["x"]}]}}, "labels.labels[0].name"),
     ({"labels": {"labels": [], "lastUpdated": "soon"}}, "labels.lastUpdated"),
     ({"contactLabels": []}, "contactLabels"),
+    ({"contactLabels": {"5511999990001@c.us": "vip"}}, "contactLabels.5511999990001@c.us"),
+    (
+        {"labels": {"labels": [], "contactLabels": {"5511999990001": ["vip", True]}}},
+        "labels.contactLabels.5511999990001[1]",
+    ),
+    (
+        {"labels": {"labels": [], "contactLabels": {"5511999990001": [["vip"]]}}},
+        "labels.contactLabels.5511999990001[0]",
+    ),
 ]
 
 
@@ -329,3 +338,19 @@ def test_viewers_read_but_do_not_sync(client_for, make_member, workspace):
 def test_anonymous_is_401(anon_client):
     assert anon_client.post(SYNC, {}, format="json").status_code == 401
     assert anon_client.get("/api/v1/crm/data").status_code == 401
+
+
+def test_deal_created_payloads_equal_the_rest_deal_for_new_and_stored_contacts(api_client, workspace):
+    stored = api_client.post("/api/v1/contacts", {"phone": "+5511999990002", "name": "Bia"}, format="json").json()
+    browser = Browser(api_client)
+    ana = contact("5511999990001", "Ana")
+    browser.contacts.append(ana)
+    browser.deals += [
+        deal(ana["id"], "Nova", value="10.5", stage="won"),
+        deal(stored["contact"]["id"], "Da Bia", stage="proposal"),
+    ]
+    browser.sync()
+    created = [payload for name, payload in events(workspace, "deal:") if name == "deal:created"]
+    assert len(created) == 2
+    for payload in created:
+        assert payload == api_client.get(f"/api/v1/crm/deals/{payload['id']}").json()["deal"]
