@@ -13,10 +13,8 @@ from typing import Any
 
 from accounts.models import Workspace
 from messaging.models import Conversation, Message
-from messaging.selectors import conversation_rows, message_row
+from messaging.selectors import PREVIEW_LENGTH, conversation_rows, message_row
 from whatshybrid.api.serializers import instant_text
-
-PREVIEW_LENGTH = 200
 
 
 def _id(value: Any) -> str | None:

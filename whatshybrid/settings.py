@@ -328,6 +328,11 @@ SYNC_PAGE_SIZE_DEFAULT = env_int("SYNC_PAGE_SIZE_DEFAULT", 1000)
 CONTACTS_IMPORT_ASYNC_ROWS = env_int("CONTACTS_IMPORT_ASYNC_ROWS", 2000)
 CONTACTS_IMPORT_BATCH_SIZE = env_int("CONTACTS_IMPORT_BATCH_SIZE", 1000)
 MESSAGES_PAGE_SIZE_MAX = env_int("MESSAGES_PAGE_SIZE_MAX", 500)
+# WhatsApp's own limit for one text message.
+MESSAGE_CONTENT_MAX_CHARS = env_int("MESSAGE_CONTENT_MAX_CHARS", 65536)
+# Message pages and the event feed (and socket replays) stop before the stored text of their
+# rows passes this many characters, so no response is built whole past it; see docs/messaging.md.
+PAGE_MAX_CHARS = env_int("PAGE_MAX_CHARS", 2_000_000)
 # The extension's synced documents (per module, knowledge, few-shot examples): largest JSON size.
 SYNC_DOCUMENT_MAX_BYTES = env_int("SYNC_DOCUMENT_MAX_BYTES", 5 * 1024 * 1024)
 

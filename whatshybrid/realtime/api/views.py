@@ -27,9 +27,7 @@ class EventFeedView(WorkspaceAPIView):
         query.is_valid(raise_exception=True)
         after = query.validated_data.get("cursor", query.validated_data["after"])
         limit = parse_limit(request, default=settings.PAGE_SIZE_DEFAULT, maximum=settings.PAGE_SIZE_MAX)
-        rows = selectors.event_list_after(workspace_id=request.workspace.pk, after=after, limit=limit + 1)
-        has_more = len(rows) > limit
-        events = rows[:limit]
+        events, has_more = selectors.event_page_after(workspace_id=request.workspace.pk, after=after, limit=limit)
         last_seq = events[-1].seq if events else after
         return Response(
             {
