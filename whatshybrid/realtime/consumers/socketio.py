@@ -38,8 +38,11 @@ CLOSE_INVALID_PAYLOAD = 1007  # RFC 6455: "data within a message that was not co
 
 
 def _event_frame(message: dict[str, Any]) -> str:
-    # Engine.IO MESSAGE ("4") carrying a Socket.IO EVENT ("2"): 42["contact:created",{...}]
-    return f"{eio.MESSAGE}{sio.EVENT}" + dumps([message["event"], message["data"]])
+    # Engine.IO MESSAGE ("4") carrying a Socket.IO EVENT ("2"): 42["contact:created",{...},{"seq",..}].
+    # The payload stays the first argument, exactly the REST object; the sequence number rides as
+    # a second one, which listeners that take one argument (the extension) never see.
+    meta = {"seq": message["seq"], "ts": message["ts"]}
+    return f"{eio.MESSAGE}{sio.EVENT}" + dumps([message["event"], message["data"], meta])
 
 
 def _named(data: Any) -> bool:

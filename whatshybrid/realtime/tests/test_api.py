@@ -28,7 +28,8 @@ def test_feed_pages_after_a_seq_with_the_frame_shape(api_client, workspace):
     seqs = publish_n(workspace, 5)
     body = api_client.get(f"{URL}?after=1&limit=2").json()
     assert [e["seq"] for e in body["events"]] == [2, 3]
-    assert body["has_more"] is True and body["next_cursor"] == "3" and body["last_seq"] == 3 and body["limit"] == 2
+    # last_seq is the workspace's newest seq (a valid resume_from), not the page's last.
+    assert body["has_more"] is True and body["next_cursor"] == "3" and body["last_seq"] == 5 and body["limit"] == 2
     assert set(body["events"][0]) == {"seq", "event", "data", "ts"}
     assert body["events"][0]["event"] == "contact:created" and body["events"][0]["data"] == {"n": 1}
     rest = api_client.get(f"{URL}?cursor={body['next_cursor']}&limit=10").json()
@@ -36,6 +37,9 @@ def test_feed_pages_after_a_seq_with_the_frame_shape(api_client, workspace):
     assert rest["has_more"] is False and rest["next_cursor"] is None and rest["last_seq"] == 5
     caught_up = api_client.get(f"{URL}?after=5").json()
     assert caught_up["events"] == [] and caught_up["last_seq"] == 5
+    ahead = api_client.get(f"{URL}?after=999999").json()  # never echoed back
+    assert ahead["events"] == [] and ahead["last_seq"] == 5 and ahead["has_more"] is False
+    assert api_client.get(URL).json()["last_seq"] == 5 == api_client.get(f"{URL}?limit=1").json()["last_seq"]
 
 
 def test_feed_is_workspace_scoped(api_client, other_client, workspace, other_workspace):
