@@ -155,7 +155,7 @@ async def test_resume_from_in_auth_replays_missed_events(user, workspace, token_
     client = await connected_client(token, resume_from=seqs[0])
     replayed = [await client.next_event() for _ in seqs[1:]]
     assert [(name, meta["seq"]) for name, _, meta in replayed] == list(
-        zip(["contact:updated", "contact:deleted"], seqs[1:])
+        zip(["contact:updated", "contact:deleted"], seqs[1:], strict=True)
     )
     assert await client.communicator.receive_nothing(timeout=0.5)
     await client.close()
