@@ -362,6 +362,14 @@ REALTIME_SESSION_CHECK_SECONDS = env_int("REALTIME_SESSION_CHECK_SECONDS", 2)
 SOCKETIO_PING_INTERVAL_MS = env_int("SOCKETIO_PING_INTERVAL_MS", 25000)
 SOCKETIO_PING_TIMEOUT_MS = env_int("SOCKETIO_PING_TIMEOUT_MS", 20000)
 SOCKETIO_MAX_PAYLOAD = env_int("SOCKETIO_MAX_PAYLOAD", 1_000_000)
+# A Socket.IO connection (either transport) that has not CONNECTed with a valid token within
+# this is closed, and one client address holds at most this many such connections at once.
+SOCKETIO_CONNECT_TIMEOUT_MS = env_int("SOCKETIO_CONNECT_TIMEOUT_MS", 10_000)
+SOCKETIO_UNAUTHENTICATED_PER_CLIENT = env_int("SOCKETIO_UNAUTHENTICATED_PER_CLIENT", 20)
+# Scale mode: Redis connections per process for the channel layer; past it, operations wait
+# (up to CHANNEL_REDIS_POOL_TIMEOUT seconds) instead of failing.
+CHANNEL_REDIS_MAX_CONNECTIONS = env_int("CHANNEL_REDIS_MAX_CONNECTIONS", 100)
+CHANNEL_REDIS_POOL_TIMEOUT = env_int("CHANNEL_REDIS_POOL_TIMEOUT", 20)
 
 # --- Uploads ------------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_BODY_BYTES", 5 * 1024 * 1024)
