@@ -166,8 +166,8 @@ def login_attempt_end(*, email: str, ip_address: str | None, channel: str, succe
 # Password hashing is CPU work (PBKDF2, ~0.45 s): a burst of logins hashing at once took every
 # HTTP thread and both cores, and other workspaces' writes waited seconds for a thread. At most
 # PASSWORD_HASH_CONCURRENCY hashes run per process; a login beyond that waits at most
-# PASSWORD_HASH_WAIT_MS (default 0: a waiting request would hold an HTTP thread) and then
-# answers 503 with Retry-After, freeing its thread at once.
+# PASSWORD_HASH_WAIT_MS (default 2 s, a few hashes: a handful of users signing in together
+# queue; a flood does not hold the HTTP threads longer) and then answers 503 with Retry-After.
 _hash_slots = threading.BoundedSemaphore(settings.PASSWORD_HASH_CONCURRENCY)
 
 

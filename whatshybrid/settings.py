@@ -463,7 +463,7 @@ HTTP_THREADS = env_int("HTTP_THREADS", 8)
 # Password hashes (login, register, password change) running at once per process, and how long
 # one more waits for a slot before answering 503 + Retry-After (accounts/services.py).
 PASSWORD_HASH_CONCURRENCY = env_int("PASSWORD_HASH_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2))
-PASSWORD_HASH_WAIT_MS = env_int("PASSWORD_HASH_WAIT_MS", 0)
+PASSWORD_HASH_WAIT_MS = env_int("PASSWORD_HASH_WAIT_MS", 2000)
 if DATABASE_IS_SQLITE:
     # Each pool thread keeps its SQLite connection (connect + PRAGMAs + functions cost ~0.8 ms of
     # CPU per request otherwise). PostgreSQL's pool already keeps its connections.
