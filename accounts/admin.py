@@ -14,6 +14,7 @@ from accounts.services import (
     workspace_create,
     workspace_update,
 )
+from whatshybrid.admin_scoping import ScopingFilter
 from whatshybrid.api.errors import RateLimitedError
 from whatshybrid.api.throttling import client_ip
 
@@ -50,7 +51,8 @@ class MembershipInline(admin.TabularInline):
 class UserAdmin(DjangoUserAdmin):
     ordering = ("email",)
     list_display = ("email", "name", "is_active", "is_staff", "date_joined")
-    list_filter = ("is_active", "is_staff", "is_superuser")
+    # memberships__workspace also lets the assignee lookup popups list one workspace's members.
+    list_filter = ("is_active", "is_staff", "is_superuser", ("memberships__workspace", ScopingFilter))
     search_fields = ("email", "name")
     inlines = [MembershipInline]
     fieldsets = (

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,7 +104,8 @@ def user_register(
     # Hashed before the email is looked up: a taken email costs the same time as a new one (no
     # enumeration by timing), and the hash runs outside any transaction (on SQLite a write
     # transaction is the database-wide lock).
-    hashed = make_password(password)
+    with _hashing_slot():
+        hashed = make_password(password)
     if User.objects.filter(email__iexact=email).exists():
         raise Conflict(
             "An account with this email already exists.", code="EMAIL_TAKEN", errors={"email": ["Already registered."]}
@@ -159,6 +163,29 @@ def login_attempt_end(*, email: str, ip_address: str | None, channel: str, succe
         logger.warning("login failed channel=%s email=%s ip=%s", channel, email, ip_address)
 
 
+# Password hashing is CPU work (PBKDF2, ~0.45 s): a burst of logins hashing at once took every
+# HTTP thread and both cores, and other workspaces' writes waited seconds for a thread. At most
+# PASSWORD_HASH_CONCURRENCY hashes run per process; a login beyond that waits at most
+# PASSWORD_HASH_WAIT_MS (default 2 s, a few hashes: a handful of users signing in together
+# queue; a flood does not hold the HTTP threads longer) and then answers 503 with Retry-After.
+_hash_slots = threading.BoundedSemaphore(settings.PASSWORD_HASH_CONCURRENCY)
+
+
+@contextmanager
+def _hashing_slot() -> Iterator[None]:
+    if not _hash_slots.acquire(timeout=settings.PASSWORD_HASH_WAIT_MS / 1000):
+        raise ApplicationError(
+            "Too many sign-ins at once; try again in a moment.",
+            code="SERVER_BUSY",
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+    try:
+        yield
+    finally:
+        _hash_slots.release()
+
+
 def _release_connection() -> None:
     """Hands the database connection back (to the pool on PostgreSQL) before a slow hash.
 
@@ -175,14 +202,16 @@ def user_login(*, email: str, password: str, user_agent: str = "", ip_address: s
     No transaction is open while the password is hashed: on SQLite a write transaction is the
     database-wide lock, and on PostgreSQL it would hold a pooled connection for the hash's time.
     """
-    login_attempt_begin(email=email, ip_address=ip_address, channel="api")
-    user = User.objects.filter(email__iexact=email.strip()).first()
-    _release_connection()
-    if user is None:
-        User().set_password(password)  # same hashing cost whether or not the email exists
-        valid = False
-    else:
-        valid = user.check_password(password) and user.is_active
+    # The slot is taken first: a login refused as busy costs no attempt and no query.
+    with _hashing_slot():
+        login_attempt_begin(email=email, ip_address=ip_address, channel="api")
+        user = User.objects.filter(email__iexact=email.strip()).first()
+        _release_connection()
+        if user is None:
+            User().set_password(password)  # same hashing cost whether or not the email exists
+            valid = False
+        else:
+            valid = user.check_password(password) and user.is_active
     login_attempt_end(email=email, ip_address=ip_address, channel="api", succeeded=valid)
     if not valid:
         raise InvalidCredentials("Invalid email or password.")
@@ -268,14 +297,17 @@ def password_change(*, session: AuthSession, current_password: str, new_password
     user = session.user
     # Verified and hashed before the transaction (see user_login): no lock is held meanwhile.
     _release_connection()
-    if not user.check_password(current_password):
+    with _hashing_slot():
+        correct = user.check_password(current_password)
+    if not correct:
         raise ApplicationError(
             "The current password is incorrect.",
             code="INVALID_PASSWORD",
             errors={"currentPassword": ["Incorrect password."]},
         )
     password_check(password=new_password, user=user, field="newPassword")
-    hashed = make_password(new_password)
+    with _hashing_slot():
+        hashed = make_password(new_password)
     with transaction.atomic():
         user.password = hashed
         user.save(update_fields=["password"])

@@ -97,7 +97,7 @@ class Fleet:
                 if frame == "2":  # Engine.IO ping
                     await socket.send("3")
                 elif frame.startswith("42"):
-                    _, data = json.loads(frame[2:])
+                    data = json.loads(frame[2:])[1]  # [name, payload, {seq, ts}]
                     self._arrived(data.get("name", ""), index)
         except websockets.ConnectionClosed:
             pass

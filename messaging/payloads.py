@@ -17,10 +17,8 @@ from accounts.models import User, Workspace
 from contacts.models import Contact
 from crm.models import Label
 from messaging.models import Conversation, Message
-from messaging.selectors import MESSAGE_COLUMNS, conversation_rows, message_row
+from messaging.selectors import MESSAGE_COLUMNS, PREVIEW_LENGTH, conversation_rows, message_row
 from whatshybrid.api.representation import representation
-
-PREVIEW_LENGTH = 200
 
 
 class ConversationContactSerializer(serializers.ModelSerializer):

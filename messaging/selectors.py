@@ -12,18 +12,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery
+from django.conf import settings
+from django.db.models import Avg, Count, F, Func, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Length
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Workspace
 from messaging.models import Conversation, Message
 from whatshybrid.api.errors import ErrorCode, FieldInvalid
+from whatshybrid.api.pagination import rows_within_budget
 from whatshybrid.api.params import check_moment
 from whatshybrid.db import rows_by_ids
 
 # ``closed`` is the original backend's word for resolved; ``active`` (lists only) is any but resolved.
 STATUS_ALIASES = {"closed": Conversation.Status.RESOLVED, "active": None}
-LAST_MESSAGE_FIELDS = ("direction", "message_type", "content", "status", "sent_at")
+LAST_MESSAGE_FIELDS = ("direction", "message_type", "status", "sent_at")
+PREVIEW_LENGTH = 200
 # What the API shows of a conversation, read as plain rows (no model instances): the list is the
 # hot path and building 50 instances of four joined models cost more than the queries.
 CONVERSATION_COLUMNS = (
@@ -77,14 +81,18 @@ MESSAGE_COLUMNS = (
 _HAS_LABELS = Subquery(
     Conversation.labels.through.objects.filter(conversation_id=OuterRef("pk")).values("label_id")[:1]
 )
-_READ_COLUMNS = (*CONVERSATION_COLUMNS, "has_labels")
+# Only the preview of the last message is read: a page must not load whole messages (one
+# stored before MESSAGE_CONTENT_MAX_CHARS existed may be megabytes). The length is in the SQL
+# text, not a parameter, because ``rows_by_ids`` passes only the workspace and the ids.
+_PREVIEW = Func(F("last_message__content"), template=f"SUBSTR(%(expressions)s, 1, {PREVIEW_LENGTH})")
+_READ_COLUMNS = (*CONVERSATION_COLUMNS, "last_message__preview", "has_labels")
 
 
 def _conversations(workspace_id: uuid.UUID, ids: list[uuid.UUID]) -> QuerySet:
     return (
         Conversation.objects.filter(workspace_id=workspace_id)
         .filter(pk__in=ids)
-        .annotate(has_labels=_HAS_LABELS)
+        .annotate(last_message__preview=_PREVIEW, has_labels=_HAS_LABELS)
         .values(*_READ_COLUMNS)
     )
 
@@ -98,6 +106,8 @@ def conversation_rows(*, ids: Sequence[uuid.UUID], workspace: Workspace | uuid.U
     # Compiled once (``rows_by_ids``): the list page and every message's event read this.
     found = rows_by_ids(_conversations, workspace_id=getattr(workspace, "pk", workspace), ids=ids)
     rows = {row["id"]: row for row in (dict(zip(_READ_COLUMNS, values, strict=True)) for values in found)}
+    for row in rows.values():
+        row["last_message__content"] = row.pop("last_message__preview")
     labelled = [pk for pk, row in rows.items() if row.pop("has_labels") is not None]
     labels: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
     if labelled:
@@ -181,23 +191,31 @@ def message_page(
 ) -> MessagePage:
     """``limit`` messages, oldest first: the newest ones, those just ``before`` a cursor, or those
     just ``after`` it. Each is one index range scan on (conversation, sent_at, id): the plain
-    ``sent_at`` bound is what lets the planner seek instead of filtering from the newest row."""
+    ``sent_at`` bound is what lets the planner seek instead of filtering from the newest row.
+
+    The page also stops before its contents pass ``PAGE_MAX_CHARS`` (the rows nearest the cursor
+    are kept and ``has_older``/``has_newer`` stay true), so the keys and content sizes are read
+    first and the contents only of the rows that fit."""
     if before and after:
         raise FieldInvalid("before", "Not with after.")
     base = Message.objects.filter(conversation=conversation)
     if after:
         moment, pk = _decode_cursor("after", after, conversation)
-        newer = base.filter(Q(sent_at__gte=moment), Q(sent_at__gt=moment) | Q(id__gt=pk)).order_by("sent_at", "id")
-        rows = list(newer.values(*MESSAGE_COLUMNS)[: limit + 1])
-        return MessagePage(messages=rows[:limit], has_older=True, has_newer=len(rows) > limit)
-    older = base.order_by("-sent_at", "-id")
-    if before:
-        moment, pk = _decode_cursor("before", before, conversation)
-        older = older.filter(Q(sent_at__lte=moment), Q(sent_at__lt=moment) | Q(id__lt=pk))
-    rows = list(older.values(*MESSAGE_COLUMNS)[: limit + 1])
-    page = rows[:limit]
-    page.reverse()
-    return MessagePage(messages=page, has_older=len(rows) > limit, has_newer=bool(before))
+        order = ("sent_at", "id")
+        scan = base.filter(Q(sent_at__gte=moment), Q(sent_at__gt=moment) | Q(id__gt=pk))
+    else:
+        order = ("-sent_at", "-id")
+        scan = base
+        if before:
+            moment, pk = _decode_cursor("before", before, conversation)
+            scan = scan.filter(Q(sent_at__lte=moment), Q(sent_at__lt=moment) | Q(id__lt=pk))
+    keys = list(scan.order_by(*order).annotate(chars=Length("content")).values_list("id", "chars")[: limit + 1])
+    count = min(limit, rows_within_budget([chars for _, chars in keys], settings.PAGE_MAX_CHARS))
+    rows = list(base.filter(pk__in=[pk for pk, _ in keys[:count]]).order_by("sent_at", "id").values(*MESSAGE_COLUMNS))
+    more = len(keys) > count
+    if after:
+        return MessagePage(messages=rows, has_older=True, has_newer=more)
+    return MessagePage(messages=rows, has_older=more, has_newer=bool(before))
 
 
 def messages_for_export(

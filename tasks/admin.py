@@ -2,35 +2,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import Membership
 from tasks import services
 from tasks.models import Task
+from whatshybrid.admin_scoping import WorkspaceScopedForm
 
 RELATED = ["contact", "deal", "assigned_to"]
 SCALARS = ["title", "description", "type", "priority", "status", "reminder_at"]
 
 
-class TaskAdminForm(forms.ModelForm):
+class TaskAdminForm(WorkspaceScopedForm):
     class Meta:
         model = Task
         fields = ["workspace", *SCALARS, "due_at", "due_day", *RELATED, "created_by"]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        workspace = data.get("workspace") or getattr(self.instance, "workspace", None)
-        for name in ("contact", "deal"):
-            related = data.get(name)
-            if related is not None and related.workspace_id != getattr(workspace, "pk", None):
-                self.add_error(name, "Must belong to the task's workspace.")
-        assignee = data.get("assigned_to")
-        if assignee is not None and not Membership.objects.filter(workspace=workspace, user=assignee).exists():
-            self.add_error("assigned_to", "Must be a member of the task's workspace.")
-        return data
 
 
 @admin.register(Task)

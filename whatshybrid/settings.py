@@ -325,6 +325,11 @@ CONTACTS_IMPORT_ASYNC_ROWS = env_int("CONTACTS_IMPORT_ASYNC_ROWS", 2000)
 # (bench/bench_counter.py, docs/realtime.md).
 CONTACTS_IMPORT_BATCH_SIZE = env_int("CONTACTS_IMPORT_BATCH_SIZE", 100)
 MESSAGES_PAGE_SIZE_MAX = env_int("MESSAGES_PAGE_SIZE_MAX", 500)
+# WhatsApp's own limit for one text message.
+MESSAGE_CONTENT_MAX_CHARS = env_int("MESSAGE_CONTENT_MAX_CHARS", 65536)
+# Message pages and the event feed (and socket replays) stop before the stored text of their
+# rows passes this many characters, so no response is built whole past it; see docs/messaging.md.
+PAGE_MAX_CHARS = env_int("PAGE_MAX_CHARS", 2_000_000)
 # The extension's synced documents (per module, knowledge, few-shot examples): largest JSON size.
 SYNC_DOCUMENT_MAX_BYTES = env_int("SYNC_DOCUMENT_MAX_BYTES", 5 * 1024 * 1024)
 
@@ -354,6 +359,14 @@ REALTIME_SESSION_CHECK_SECONDS = env_int("REALTIME_SESSION_CHECK_SECONDS", 2)
 SOCKETIO_PING_INTERVAL_MS = env_int("SOCKETIO_PING_INTERVAL_MS", 25000)
 SOCKETIO_PING_TIMEOUT_MS = env_int("SOCKETIO_PING_TIMEOUT_MS", 20000)
 SOCKETIO_MAX_PAYLOAD = env_int("SOCKETIO_MAX_PAYLOAD", 1_000_000)
+# A Socket.IO connection (either transport) that has not CONNECTed with a valid token within
+# this is closed, and one client address holds at most this many such connections at once.
+SOCKETIO_CONNECT_TIMEOUT_MS = env_int("SOCKETIO_CONNECT_TIMEOUT_MS", 10_000)
+SOCKETIO_UNAUTHENTICATED_PER_CLIENT = env_int("SOCKETIO_UNAUTHENTICATED_PER_CLIENT", 20)
+# Scale mode: Redis connections per process for the channel layer; past it, operations wait
+# (up to CHANNEL_REDIS_POOL_TIMEOUT seconds) instead of failing.
+CHANNEL_REDIS_MAX_CONNECTIONS = env_int("CHANNEL_REDIS_MAX_CONNECTIONS", 100)
+CHANNEL_REDIS_POOL_TIMEOUT = env_int("CHANNEL_REDIS_POOL_TIMEOUT", 20)
 
 # --- Uploads ------------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_BODY_BYTES", 5 * 1024 * 1024)
@@ -444,6 +457,10 @@ LOGGING = {
 # --- Serving path (issue 15; see whatshybrid/wsgi_bridge.py and the README's serving section) ---
 # Pool threads that run Django's WSGI handler behind the ASGI server (one per request in flight).
 HTTP_THREADS = env_int("HTTP_THREADS", 8)
+# Password hashes (login, register, password change) running at once per process, and how long
+# one more waits for a slot before answering 503 + Retry-After (accounts/services.py).
+PASSWORD_HASH_CONCURRENCY = env_int("PASSWORD_HASH_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2))
+PASSWORD_HASH_WAIT_MS = env_int("PASSWORD_HASH_WAIT_MS", 2000)
 if DATABASE_IS_SQLITE:
     # Each pool thread keeps its SQLite connection (connect + PRAGMAs + functions cost ~0.8 ms of
     # CPU per request otherwise). PostgreSQL's pool already keeps its connections.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.db import connection
@@ -41,3 +43,30 @@ class RecordingHasher(MD5PasswordHasher):
 
 
 HASHERS = ["accounts.tests.hashing.RecordingHasher"]
+
+
+class SlowHasher(MD5PasswordHasher):
+    """MD5 that takes as long as a production hash, and counts how many run at the same time."""
+
+    seconds = 0.3
+    running = 0
+    most_at_once = 0
+    _lock = threading.Lock()
+
+    def _timed(self, work: Any) -> Any:
+        cls = type(self)
+        with cls._lock:
+            cls.running += 1
+            cls.most_at_once = max(cls.most_at_once, cls.running)
+        try:
+            time.sleep(cls.seconds)
+            return work()
+        finally:
+            with cls._lock:
+                cls.running -= 1
+
+    def encode(self, password: str, salt: str) -> str:
+        return self._timed(lambda: super(SlowHasher, self).encode(password, salt))
+
+    def verify(self, password: str, encoded: str) -> bool:
+        return self._timed(lambda: super(SlowHasher, self).verify(password, encoded))

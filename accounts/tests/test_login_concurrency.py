@@ -18,7 +18,7 @@ from django.test import override_settings
 
 from accounts.models import User, Workspace
 from accounts.services import session_start
-from accounts.tests.hashing import HASHERS, RecordingHasher
+from accounts.tests.hashing import HASHERS, RecordingHasher, SlowHasher
 
 PASSWORD = "s3cret-Passw0rd"
 TIMEOUT = 60
@@ -55,6 +55,12 @@ def _post_together(url: str, bodies: list[dict[str, Any]]) -> list[int]:
     return statuses
 
 
+# These two tests are about counting and transactions, not about busy answers: their logins
+# queue for the hash slots instead of getting 503 (test_a_login_burst_hashes_at_most_the_slots).
+QUEUE_FOR_SLOTS = override_settings(PASSWORD_HASH_WAIT_MS=TIMEOUT * 1000)
+
+
+@QUEUE_FOR_SLOTS
 @override_settings(RATELIMIT_AUTH="5/15m")
 def test_parallel_guesses_check_at_most_the_limit(live_server: Any, recording: Any, make_user: Any) -> None:
     user = make_user(email="target@example.com")
@@ -72,6 +78,7 @@ def test_parallel_guesses_check_at_most_the_limit(live_server: Any, recording: A
     assert len([call for call in recording.calls if call.kind == "verify"]) == len(checks)
 
 
+@QUEUE_FOR_SLOTS
 def test_a_login_burst_never_hashes_inside_a_transaction(
     live_server: Any, recording: Any, make_user: Any, other_workspace: Workspace, other_user: User
 ) -> None:
@@ -124,3 +131,26 @@ def test_register_hashes_whether_or_not_the_email_is_taken(anon_client: Any, use
     new = anon_client.post("/api/v1/auth/register", {"email": "fresh@example.com", "password": PASSWORD, "name": "Y"})
     assert new.status_code == 201
     assert hashes_for_taken == [call.kind for call in recording.calls].count("encode") == 1
+
+
+def test_a_login_burst_hashes_at_most_the_slots_and_the_rest_are_503(live_server: Any, settings: Any) -> None:
+    """Hashes are CPU work: 20 parallel logins took every HTTP thread and both cores, and another
+    workspace's write waited 4.9 s (bench_auth). At most PASSWORD_HASH_CONCURRENCY hash at once;
+    the others answer 503 with Retry-After after a short wait, freeing their thread."""
+    settings.PASSWORD_HASHERS = ["accounts.tests.hashing.SlowHasher"]
+    SlowHasher.running = SlowHasher.most_at_once = 0
+    url = f"{live_server.url}/api/v1/auth/login"
+    start = threading.Barrier(WAVE, timeout=TIMEOUT)
+
+    def login(n: int) -> requests.Response:
+        start.wait()
+        return requests.post(url, json={"email": f"nobody-{n}@example.com", "password": "x-123"}, timeout=TIMEOUT)
+
+    with ThreadPoolExecutor(max_workers=WAVE) as pool:
+        responses = list(pool.map(login, range(WAVE)))
+    assert SlowHasher.most_at_once <= settings.PASSWORD_HASH_CONCURRENCY
+    statuses = [response.status_code for response in responses]
+    assert set(statuses) == {401, 503} and statuses.count(401) >= 1
+    for busy in (response for response in responses if response.status_code == 503):
+        assert busy.json()["code"] == "SERVER_BUSY" and busy.json()["message"]
+        assert busy.headers["Retry-After"] == "1"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -107,7 +108,13 @@ class ConversationUpdateInputSerializer(StrictSerializer):
 
 
 class MessageCreateInputSerializer(StrictSerializer):
-    content = TextField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    content = TextField(
+        max_length=settings.MESSAGE_CONTENT_MAX_CHARS,
+        required=False,
+        allow_blank=True,
+        default="",
+        trim_whitespace=False,
+    )
     message_type = serializers.ChoiceField(choices=Message.Type.choices, required=False, default=Message.Type.TEXT)
     direction = serializers.ChoiceField(
         choices=Message.Direction.choices, required=False, default=Message.Direction.OUTGOING

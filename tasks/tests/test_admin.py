@@ -59,5 +59,5 @@ def test_admin_refuses_relations_outside_the_workspace(admin_client, workspace, 
         "/admin/tasks/task/add/", form(workspace, contact=str(theirs.pk), assigned_to=str(other_user.pk))
     )
     assert response.status_code == 200
-    assert b"Must belong to the task" in response.content and b"Must be a member" in response.content
+    assert b"Must belong to the same workspace" in response.content and b"Must be a member" in response.content
     assert not Task.objects.exists()

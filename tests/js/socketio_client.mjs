@@ -42,7 +42,7 @@ socket.on("disconnect", (reason) => {
   report({ status: "disconnected", reason });
   finish(4);
 });
-socket.on(eventName, (data) => {
-  report({ status: "event", event: eventName, data });
+socket.on(eventName, (data, meta) => {
+  report({ status: "event", event: eventName, data, meta });
   finish(0);
 });

@@ -11,6 +11,7 @@ import base64
 import binascii
 import datetime
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -26,6 +27,17 @@ MAX_PAGE = 1_000_000
 
 class InvalidPageParameter(ApplicationError):
     default_code = ErrorCode.INVALID_PAGINATION
+
+
+def rows_within_budget(sizes: Sequence[int | None], budget: int) -> int:
+    """How many leading rows of these stored sizes (characters) fit in ``budget``: at least one,
+    so a page always advances, and a row larger than the budget by itself is served alone."""
+    total = 0
+    for count, size in enumerate(sizes):
+        total += size or 0
+        if total > budget and count:
+            return count
+    return len(sizes)
 
 
 def parse_limit(request: Request, *, default: int, maximum: int) -> int:

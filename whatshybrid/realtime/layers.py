@@ -24,9 +24,11 @@ import time
 from typing import Any
 
 import redis
+import redis.asyncio as aioredis
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
 from channels_redis import core
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +109,18 @@ class RedisChannelLayer(core.RedisChannelLayer):
         self.receive_clean_locks = ChannelLock()
         self._blocking_clients: dict[int, redis.Redis] = {}
         self._blocking_lock = threading.Lock()
+
+    def create_pool(self, index: int) -> aioredis.ConnectionPool:
+        """redis-py 8's pool raises MaxConnectionsError once its connections are all in use: 300
+        sockets closing at once made ``group_discard`` fail and left their channels in the group.
+        A blocking pool makes a burst wait its turn for a connection instead."""
+        host = dict(self.hosts[index])
+        if "address" not in host:
+            return super().create_pool(index)  # Sentinel
+        address = host.pop("address")
+        host.setdefault("max_connections", settings.CHANNEL_REDIS_MAX_CONNECTIONS)
+        host.setdefault("timeout", settings.CHANNEL_REDIS_POOL_TIMEOUT)
+        return aioredis.BlockingConnectionPool.from_url(address, **host)
 
     def _blocking_client(self, index: int) -> redis.Redis | None:
         """A synchronous client for host ``index`` (shared by threads), or None for a host the

@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, urlparse
 
 from django.conf import settings
 
-from whatshybrid.realtime.consumers.socketio import SocketIOConsumer
+from whatshybrid.realtime.consumers.socketio import SocketIOConsumer, client_address, unauthenticated
 from whatshybrid.realtime.origins import origin_allowed
 
 logger = logging.getLogger(__name__)
@@ -146,7 +146,12 @@ class EngineSession:
 
     def take(self) -> list[str]:
         frames, self.outbox = self.outbox, []
-        if self.state == CLOSED:
+        if self.state == CLOSED and len(frames) > 1 and frames[-1] == CLOSE:
+            # The close goes in a payload of its own: socket.io-client hands packets to the
+            # application a tick later, and a close in the same payload disconnects it first,
+            # so the packets before it (``error {SESSION_ENDED}``) were never seen.
+            self.outbox = [frames.pop()]
+        elif self.state == CLOSED:
             registry.remove(self)
         return frames
 
@@ -182,6 +187,12 @@ class SessionRegistry:
         if session.sid in self._sessions and session.sid not in self._expiry:
             delay = settings.SOCKETIO_PING_TIMEOUT_MS / 1000
             self._expiry[session.sid] = asyncio.get_running_loop().call_later(delay, self.remove, session)
+
+    def close_all(self) -> None:
+        """Server shutdown: every session closes now, so pending long-polls answer at once
+        instead of holding the shutdown for up to a ping interval."""
+        for session in list(self._sessions.values()):
+            session.close()
 
     def remove(self, session: EngineSession) -> None:
         if self._sessions.get(session.sid) is session:
@@ -299,6 +310,11 @@ async def _preflight(scope: Scope, send: Send, origin: str | None) -> None:
 
 
 async def _handshake(scope: Scope, send: Send, origin: str | None) -> None:
+    if unauthenticated.full(client_address(scope)):
+        await _error(
+            send, 429, (ERROR_BAD_REQUEST[0], "Too many unauthenticated sessions; try again later"), origin=origin
+        )
+        return
     if len(registry) >= getattr(settings, "SOCKETIO_POLLING_MAX_SESSIONS", DEFAULT_MAX_SESSIONS):
         await _error(send, 503, (ERROR_BAD_REQUEST[0], "Too many sessions; try again later"), origin=origin)
         return

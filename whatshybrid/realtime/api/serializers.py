@@ -33,4 +33,6 @@ class EventFeedSerializer(serializers.Serializer):
     limit = serializers.IntegerField()
     next_cursor = serializers.CharField(allow_null=True)
     has_more = serializers.BooleanField()
-    last_seq = serializers.IntegerField(help_text="Pass as `after` next time (or `resume_from` on a socket).")
+    last_seq = serializers.IntegerField(
+        help_text="The workspace's newest seq: pass as `resume_from` on a socket, or as `after` once `has_more` is false."
+    )

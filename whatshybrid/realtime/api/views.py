@@ -27,16 +27,19 @@ class EventFeedView(WorkspaceAPIView):
         query.is_valid(raise_exception=True)
         after = query.validated_data.get("cursor", query.validated_data["after"])
         limit = parse_limit(request, default=settings.PAGE_SIZE_DEFAULT, maximum=settings.PAGE_SIZE_MAX)
-        rows = selectors.event_list_after(workspace_id=request.workspace.pk, after=after, limit=limit + 1)
-        has_more = len(rows) > limit
-        events = rows[:limit]
-        last_seq = events[-1].seq if events else after
+        # The newest seq is read first and bounds the page: every number up to it has committed
+        # (a seq is visible only after all lower ones), so after a last page (no ``has_more``)
+        # ``after=last_seq`` misses nothing, and a client ahead of the log is not echoed back.
+        newest = selectors.workspace_last_seq(workspace_id=request.workspace.pk)
+        events, has_more = selectors.event_page_after(
+            workspace_id=request.workspace.pk, after=after, until=newest, limit=limit
+        )
         return Response(
             {
                 "events": EventSerializer(events, many=True).data,
                 "limit": limit,
-                "next_cursor": str(last_seq) if has_more else None,
+                "next_cursor": str(events[-1].seq) if has_more else None,
                 "has_more": has_more,
-                "last_seq": last_seq,
+                "last_seq": newest,
             }
         )

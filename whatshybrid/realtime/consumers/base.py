@@ -58,11 +58,12 @@ def _last_seq(workspace_id: str) -> int:
 
 
 @database_sync_to_async
-def _events_between(workspace_id: str, after: int, until: int | None, limit: int) -> list[dict[str, Any]]:
-    return [
-        dispatch_message(event)
-        for event in selectors.event_list_after(workspace_id=workspace_id, after=after, until=until, limit=limit)
-    ]
+def _events_between(workspace_id: str, after: int, until: int | None) -> tuple[list[dict[str, Any]], bool]:
+    """One page of the log after ``after`` (up to ``until``) and whether more follow."""
+    events, has_more = selectors.event_page_after(
+        workspace_id=workspace_id, after=after, until=until, limit=REPLAY_BATCH
+    )
+    return [dispatch_message(event) for event in events], has_more
 
 
 class _FrameCache:
@@ -136,14 +137,14 @@ class WorkspaceStreamConsumer(AsyncWebsocketConsumer):
         cursor = resume_from
         first = True
         while True:
-            batch = await _events_between(self.identity.workspace_id, cursor, None, REPLAY_BATCH)
+            batch, has_more = await _events_between(self.identity.workspace_id, cursor, None)
             if first and (batch[0]["seq"] if batch else self.last_seq + 1) > resume_from + 1:
                 await self.replay_gap(resume_from)
             first = False
             for message in batch:
                 await self.send_event(message)
                 cursor = message["seq"]
-            if len(batch) < REPLAY_BATCH:
+            if not has_more:
                 break
         # A client ahead of the log (e.g. a restored database) continues from the log's present.
         self.last_seq = max(cursor, self.last_seq) if cursor > resume_from else min(resume_from, self.last_seq)
@@ -157,10 +158,12 @@ class WorkspaceStreamConsumer(AsyncWebsocketConsumer):
         seq = message["seq"]
         if seq <= self.last_seq:
             return
-        if seq > self.last_seq + 1:
-            missing = await _events_between(self.identity.workspace_id, self.last_seq, seq - 1, seq - self.last_seq)
+        has_more = seq > self.last_seq + 1
+        while has_more:
+            missing, has_more = await _events_between(self.identity.workspace_id, self.last_seq, seq - 1)
             for earlier in missing:
                 await self.send_event(earlier)
+                self.last_seq = earlier["seq"]
         await self.send_event(message)
         self.last_seq = seq
 

@@ -35,11 +35,52 @@ logger = logging.getLogger(__name__)
 
 NAMESPACE = "/"
 CLOSE_INVALID_PAYLOAD = 1007  # RFC 6455: "data within a message that was not consistent with the type"
+CLOSE_TOO_BIG = 1009  # RFC 6455: "a message that is too big for it to process"
+
+
+class UnauthenticatedClients:
+    """Connections of this process (both transports) that have not CONNECTed with a valid token
+    yet, per client address: one client cannot hold more than ``SOCKETIO_UNAUTHENTICATED_PER_CLIENT``
+    of them, and each lives at most ``SOCKETIO_CONNECT_TIMEOUT_MS``, so handshakes alone cannot
+    fill the polling session table or the process's sockets."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+
+    def full(self, client: str) -> bool:
+        return self._counts.get(client, 0) >= settings.SOCKETIO_UNAUTHENTICATED_PER_CLIENT
+
+    def add(self, client: str) -> bool:
+        if self.full(client):
+            return False
+        self._counts[client] = self._counts.get(client, 0) + 1
+        return True
+
+    def clear(self) -> None:
+        self._counts.clear()
+
+    def discard(self, client: str) -> None:
+        left = self._counts.get(client, 0) - 1
+        if left > 0:
+            self._counts[client] = left
+        else:
+            self._counts.pop(client, None)
+
+
+unauthenticated = UnauthenticatedClients()
+
+
+def client_address(scope: dict[str, Any]) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else ""
 
 
 def _event_frame(message: dict[str, Any]) -> str:
-    # Engine.IO MESSAGE ("4") carrying a Socket.IO EVENT ("2"): 42["contact:created",{...}]
-    return f"{eio.MESSAGE}{sio.EVENT}" + dumps([message["event"], message["data"]])
+    # Engine.IO MESSAGE ("4") carrying a Socket.IO EVENT ("2"): 42["contact:created",{...},{"seq",..}].
+    # The payload stays the first argument, exactly the REST object; the sequence number rides as
+    # a second one, which listeners that take one argument (the extension) never see.
+    meta = {"seq": message["seq"], "ts": message["ts"]}
+    return f"{eio.MESSAGE}{sio.EVENT}" + dumps([message["event"], message["data"], meta])
 
 
 def _named(data: Any) -> bool:
@@ -66,6 +107,8 @@ class SocketIOConsumer(WorkspaceStreamConsumer):
     upgrades: tuple[str, ...] = ()
     sid = ""
     _heartbeat: asyncio.Task | None = None
+    _connect_deadline: asyncio.TimerHandle | None = None
+    _counted_client: str | None = None
     _pong: asyncio.Event
 
     async def connect(self) -> None:
@@ -73,6 +116,14 @@ class SocketIOConsumer(WorkspaceStreamConsumer):
         if self.query.get("EIO", [""])[0] != "4" or self.query.get("transport", ["websocket"])[0] != self.transport:
             await self.close()  # Engine.IO 3 and other transports are not spoken here
             return
+        client = client_address(self.scope)
+        if not unauthenticated.add(client):
+            await self.close()  # before accept: the handshake is refused (HTTP 403)
+            return
+        self._counted_client = client
+        self._connect_deadline = asyncio.get_running_loop().call_later(
+            settings.SOCKETIO_CONNECT_TIMEOUT_MS / 1000, self._connect_timed_out
+        )
         await self.accept()
         self.sid = self.scope.get("engineio_sid") or secrets.token_urlsafe(15)
         self.ping_interval = settings.SOCKETIO_PING_INTERVAL_MS
@@ -100,7 +151,25 @@ class SocketIOConsumer(WorkspaceStreamConsumer):
                 await self.close()
                 return
 
+    def _connect_timed_out(self) -> None:
+        if self.identity is None:
+            asyncio.get_running_loop().create_task(self.close())
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        self._authenticated()  # a closed connection no longer counts, whoever ends it
+        await super().close(code=code, reason=reason)
+
+    def _authenticated(self) -> None:
+        """Counts no longer against the client's unauthenticated connections."""
+        if self._connect_deadline is not None:
+            self._connect_deadline.cancel()
+            self._connect_deadline = None
+        if self._counted_client is not None:
+            unauthenticated.discard(self._counted_client)
+            self._counted_client = None
+
     async def disconnect(self, code: int) -> None:
+        self._authenticated()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -110,6 +179,13 @@ class SocketIOConsumer(WorkspaceStreamConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not text_data:
             return  # binary attachments are not part of this protocol's use
+        if (
+            len(text_data) > settings.SOCKETIO_MAX_PAYLOAD // 4
+            and len(text_data.encode()) > settings.SOCKETIO_MAX_PAYLOAD
+        ):
+            # The handshake announces maxPayload; a larger packet ends the connection, as in engine.io.
+            await self.close(code=CLOSE_TOO_BIG)
+            return
         try:
             engine_packet = EnginePacket(encoded_packet=text_data)
         except Exception:
@@ -159,6 +235,7 @@ class SocketIOConsumer(WorkspaceStreamConsumer):
         # Joined before the client hears "connect", so an event it triggers right after
         # connecting is never missed; a replay follows the CONNECT like any other event.
         await self.start_stream(identity)
+        self._authenticated()
         await self.send_packet(sio.Packet(sio.CONNECT, {"sid": self.sid}))
         resume_from = _parse_seq(auth.get("resume_from"))
         if resume_from is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -17,8 +17,18 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.models import User, Workspace
 from accounts.services import session_start
 from whatshybrid.asgi import application
+from whatshybrid.realtime.consumers.socketio import unauthenticated
 from whatshybrid.realtime.models import Event
 from whatshybrid.realtime.publisher import publish
+
+
+@pytest.fixture(autouse=True)
+def _no_unauthenticated_left_over() -> Iterator[None]:
+    """In-process test sockets all come from one (absent) client address, and a test's event loop
+    may end with sockets still open: each test starts from an empty per-client count."""
+    unauthenticated.clear()
+    yield
+    unauthenticated.clear()
 
 
 @pytest.fixture

@@ -78,6 +78,16 @@ def create_contact(server: LiveServer, token: str) -> dict[str, Any]:
     return response.json()["contact"]
 
 
+def assert_event_line(line: dict[str, Any], server: LiveServer, token: str, contact: dict[str, Any]) -> None:
+    """The npm client's report of ``contact:created``: the REST object as the listener's argument,
+    and the event's log ``seq`` (as the changes feed has it) in the second one."""
+    feed = requests.get(f"{server.url}/api/v1/events", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    (seq,) = [e["seq"] for e in feed.json()["events"] if e["event"] == "contact:created" and e["data"] == contact]
+    meta = line.pop("meta")
+    assert line == {"status": "event", "event": "contact:created", "data": contact}
+    assert meta["seq"] == seq and set(meta) == {"seq", "ts"}
+
+
 def publish_from_another_process(env: dict[str, str], workspace_id: str, name: str, marker: str) -> None:
     code = (
         "from django.db import transaction\n"
@@ -94,13 +104,16 @@ class SocketIOListener:
     def __init__(self, url: str, token: str, transports: list[str] | None = None) -> None:
         self.client = socketio.Client(reconnection=False)
         self.events: list[tuple[str, Any]] = []
+        self.seqs: list[int] = []
         self.received = threading.Condition()
         self.client.on("*", self._record)
         self.client.connect(url, auth={"token": token}, transports=transports or ["websocket"], wait_timeout=10)
 
-    def _record(self, event: str, data: Any = None) -> None:
+    def _record(self, event: str, data: Any = None, meta: Any = None) -> None:
         with self.received:
             self.events.append((event, data))
+            if isinstance(meta, dict):
+                self.seqs.append(meta["seq"])
             self.received.notify_all()
 
     def wait_for(self, predicate: Any, timeout: float = EVENT_TIMEOUT) -> tuple[str, Any]:
@@ -145,7 +158,7 @@ def test_npm_socketio_client_receives_contact_created(embedded_server: LiveServe
         node.kill()
     assert {"status": "pong"} in lines
     assert not [line for line in lines if line["status"] == "error_event"]  # joining its own workspace is fine
-    assert lines[-1] == {"status": "event", "event": "contact:created", "data": contact}
+    assert_event_line(lines[-1], embedded_server, account["accessToken"], contact)
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is required for the socket.io-client test")
@@ -176,6 +189,7 @@ def test_python_socketio_client_and_events_from_another_process(
         create_contact(embedded_server, theirs["accessToken"])
         foreign.wait_for(lambda e: e[0] == "contact:created")
         assert [name for name, _ in listener.events] == ["contact:created", "task:completed"]
+        assert len(listener.seqs) == 2 and listener.seqs[0] < listener.seqs[1]
     finally:
         listener.close()
         foreign.close()

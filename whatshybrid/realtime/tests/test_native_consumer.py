@@ -107,6 +107,17 @@ async def test_resume_replays_exactly_the_missed_events_then_goes_live(user, wor
     await second.disconnect()
 
 
+async def test_resume_reads_the_log_in_budgeted_pages_and_misses_nothing(user, workspace, token_for, settings):
+    settings.PAGE_MAX_CHARS = 10  # every event is a page of its own
+    token = await token_for(user, workspace)
+    missed = await publish_events(workspace, "contact:updated", "deal:created", "task:completed")
+    communicator = native(f"/ws/v1/events?token={token}&resume_from=0")
+    assert (await communicator.connect())[0]
+    assert [(await receive_json(communicator))["seq"] for _ in missed] == missed
+    assert (await receive_json(communicator))["type"] == "ready"
+    await communicator.disconnect()
+
+
 async def test_resume_message_replays_on_a_live_socket(user, workspace, token_for):
     communicator, _ = await open_stream(await token_for(user, workspace))
     seqs = await publish_events(workspace, "a:b", "c:d")

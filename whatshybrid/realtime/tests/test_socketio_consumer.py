@@ -35,10 +35,13 @@ async def test_handshake_announces_sid_and_heartbeat(settings):
 
 async def test_auth_token_connects_and_events_arrive_as_socketio_events(user, workspace, token_for):
     client = await connected_client(await token_for(user, workspace))
-    await publish_events(workspace, "contact:created", "deal:updated")
+    seqs = await publish_events(workspace, "contact:created", "deal:updated")
     first, second = await client.next_event(), await client.next_event()
+    # The payload is the listener's first argument; the log's seq and time ride in a second one.
+    meta = first.pop()
     assert first == ["contact:created", {"name": "contact:created", "workspace": str(workspace.pk)}]
-    assert second[0] == "deal:updated"
+    assert meta["seq"] == seqs[0] and set(meta) == {"seq", "ts"}
+    assert second[0] == "deal:updated" and second[2]["seq"] == seqs[1]
     assert await client.communicator.receive_nothing(timeout=0.5)
     await client.close()
 
@@ -150,7 +153,10 @@ async def test_resume_from_in_auth_replays_missed_events(user, workspace, token_
     token = await token_for(user, workspace)
     seqs = await publish_events(workspace, "contact:created", "contact:updated", "contact:deleted")
     client = await connected_client(token, resume_from=seqs[0])
-    assert [(await client.next_event())[0] for _ in seqs[1:]] == ["contact:updated", "contact:deleted"]
+    replayed = [await client.next_event() for _ in seqs[1:]]
+    assert [(name, meta["seq"]) for name, _, meta in replayed] == list(
+        zip(["contact:updated", "contact:deleted"], seqs[1:], strict=True)
+    )
     assert await client.communicator.receive_nothing(timeout=0.5)
     await client.close()
 

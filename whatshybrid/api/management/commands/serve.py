@@ -23,6 +23,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from whatshybrid.http_protocol import JsonErrorsHttpToolsProtocol
+from whatshybrid.realtime.polling import registry
 from whatshybrid.scheduling.services import scheduler_run
 
 
@@ -68,7 +69,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _stop_serving)
         signal.signal(signal.SIGHUP, lambda *_: signal.raise_signal(signal.SIGTERM))
         try:
-            uvicorn.run(
+            config = uvicorn.Config(
                 "whatshybrid.asgi:application",
                 host=host,
                 port=port,
@@ -76,7 +77,11 @@ class Command(BaseCommand):
                 log_level="info",
                 http=JsonErrorsHttpToolsProtocol,
                 server_header=False,
+                # Frames larger than the maxPayload the Socket.IO handshake announces are refused
+                # by the server before they are buffered (uvicorn's default is 16 MiB).
+                ws_max_size=settings.SOCKETIO_MAX_PAYLOAD,
             )
+            PromptShutdownServer(config).run()
         except (KeyboardInterrupt, _Stopped):
             pass  # the signal uvicorn handled, re-raised; shutting down is the expected outcome
         finally:
@@ -91,6 +96,16 @@ class Command(BaseCommand):
                     worker.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     worker.kill()
+
+
+class PromptShutdownServer(uvicorn.Server):
+    """uvicorn waits for every open request before it stops, and a Socket.IO long-poll is held
+    for up to a ping interval (25 s): the polling sessions close first, so their pending GETs
+    answer at once and a stop takes well under a second with polling clients connected."""
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        registry.close_all()
+        await super().shutdown(sockets=sockets)
 
 
 class _Stopped(Exception):
