@@ -1,0 +1,119 @@
+"""The workspace's provider keys (``/settings/ai-keys``) and the providers a call may use.
+
+Keys are written through ``ai_keys_update`` only and never read back: ``ai_keys_view`` shows
+whether each one is set and its last four characters. A workspace key wins over the server's
+key for the same provider; the server's keys (settings ``AI_*_API_KEY``) serve every workspace
+that has none of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from accounts.models import Workspace
+from ai import providers
+from ai.models import AIKeys
+from ai.providers import ANTHROPIC, COMPATIBLE, GROQ, OPENAI, Provider
+from whatshybrid import http
+from whatshybrid.api.bodies import invalid, read_object, text_value
+
+KEY_FIELDS = {OPENAI: "openai_api_key", ANTHROPIC: "anthropic_api_key", GROQ: "groq_api_key"}
+MAX_KEY_CHARS = 500
+
+
+def _stored(workspace: Workspace) -> AIKeys | None:
+    return AIKeys.objects.filter(workspace=workspace).first()
+
+
+@transaction.atomic
+def ai_keys_update(*, workspace: Workspace, body: Any) -> AIKeys:
+    """Sets the keys present in ``body``; ``null`` or ``""`` clears one. The compatible server's
+    base URL is vetted by the outgoing HTTP guard now, so a refused URL is a 400 here rather
+    than a failure at the first call."""
+    body = read_object(body, "body")
+    keys = AIKeys.objects.select_for_update().filter(workspace=workspace).first() or AIKeys(workspace=workspace)
+    for name, field in KEY_FIELDS.items():
+        if name in body:
+            setattr(keys, field, text_value(body[name], name, max_length=MAX_KEY_CHARS))
+    if COMPATIBLE in body:
+        compatible = read_object(body[COMPATIBLE], COMPATIBLE, required=False) or {}
+        base_url = text_value(compatible.get("base_url"), f"{COMPATIBLE}.base_url", max_length=500)
+        if base_url:
+            try:
+                http.vet_url(base_url)
+            except http.OutgoingHTTPError as exc:
+                raise invalid(f"{COMPATIBLE}.base_url", exc.message) from None
+        keys.compatible_base_url = base_url
+        keys.compatible_api_key = text_value(
+            compatible.get("api_key"), f"{COMPATIBLE}.api_key", max_length=MAX_KEY_CHARS
+        )
+    if "default_model" in body:
+        keys.default_model = text_value(body["default_model"], "default_model", max_length=100)
+    keys.save()
+    return keys
+
+
+def ai_keys_view(*, workspace: Workspace) -> dict[str, Any]:
+    keys = _stored(workspace)
+
+    def shown(value: str) -> dict[str, Any]:
+        return {"configured": bool(value), "last4": value[-4:] if value else None}
+
+    view: dict[str, Any] = {name: shown(getattr(keys, field, "") or "") for name, field in KEY_FIELDS.items()}
+    view[COMPATIBLE] = {
+        **shown(keys.compatible_api_key if keys else ""),
+        "configured": bool(keys and keys.compatible_base_url),
+        "base_url": keys.compatible_base_url if keys else "",
+    }
+    view["default_model"] = keys.default_model if keys else ""
+    view["server_keys"] = {name: bool(provider) for name, provider in _server_providers().items()}
+    return view
+
+
+def _server_providers() -> dict[str, Provider | None]:
+    def make(name: str, key: str, base_url: str) -> Provider | None:
+        return Provider(name, key, base_url, providers.DEFAULT_MODELS[name]) if key else None
+
+    compatible = None
+    if settings.AI_COMPATIBLE_BASE_URL:
+        compatible = Provider(
+            COMPATIBLE,
+            settings.AI_COMPATIBLE_API_KEY,
+            settings.AI_COMPATIBLE_BASE_URL,
+            providers.DEFAULT_MODELS[COMPATIBLE],
+        )
+    return {
+        OPENAI: make(OPENAI, settings.AI_OPENAI_API_KEY, settings.AI_OPENAI_BASE_URL),
+        ANTHROPIC: make(ANTHROPIC, settings.AI_ANTHROPIC_API_KEY, settings.AI_ANTHROPIC_BASE_URL),
+        GROQ: make(GROQ, settings.AI_GROQ_API_KEY, settings.AI_GROQ_BASE_URL),
+        COMPATIBLE: compatible,
+    }
+
+
+def configured_providers(*, workspace: Workspace) -> tuple[dict[str, Provider], str]:
+    """The providers the workspace can call, in preference order, and its default model."""
+    keys = _stored(workspace)
+    found = {name: provider for name, provider in _server_providers().items() if provider}
+    if keys is not None:
+        base_urls = {
+            OPENAI: settings.AI_OPENAI_BASE_URL,
+            ANTHROPIC: settings.AI_ANTHROPIC_BASE_URL,
+            GROQ: settings.AI_GROQ_BASE_URL,
+        }
+        for name, field in KEY_FIELDS.items():
+            if getattr(keys, field):
+                found[name] = Provider(name, getattr(keys, field), base_urls[name], providers.DEFAULT_MODELS[name])
+        if keys.compatible_base_url:
+            found[COMPATIBLE] = Provider(
+                COMPATIBLE,
+                keys.compatible_api_key,
+                keys.compatible_base_url,
+                keys.default_model
+                if providers.provider_for_model(keys.default_model) is None and keys.default_model
+                else providers.DEFAULT_MODELS[COMPATIBLE],
+            )
+    ordered = {name: found[name] for name in providers.PROVIDERS if name in found}
+    return ordered, keys.default_model if keys else ""
