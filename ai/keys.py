@@ -24,6 +24,12 @@ KEY_FIELDS = {OPENAI: "openai_api_key", ANTHROPIC: "anthropic_api_key", GROQ: "g
 MAX_KEY_CHARS = 500
 
 
+def _secret(value: Any, path: str) -> str:
+    if value is not None and not isinstance(value, str):
+        raise invalid(path, "Must be a string (or null to clear it).")
+    return text_value(value, path, max_length=MAX_KEY_CHARS)
+
+
 def _stored(workspace: Workspace) -> AIKeys | None:
     return AIKeys.objects.filter(workspace=workspace).first()
 
@@ -37,7 +43,7 @@ def ai_keys_update(*, workspace: Workspace, body: Any) -> AIKeys:
     keys = AIKeys.objects.select_for_update().filter(workspace=workspace).first() or AIKeys(workspace=workspace)
     for name, field in KEY_FIELDS.items():
         if name in body:
-            setattr(keys, field, text_value(body[name], name, max_length=MAX_KEY_CHARS))
+            setattr(keys, field, _secret(body[name], name))
     if COMPATIBLE in body:
         compatible = read_object(body[COMPATIBLE], COMPATIBLE, required=False) or {}
         base_url = text_value(compatible.get("base_url"), f"{COMPATIBLE}.base_url", max_length=500)
@@ -47,9 +53,7 @@ def ai_keys_update(*, workspace: Workspace, body: Any) -> AIKeys:
             except http.OutgoingHTTPError as exc:
                 raise invalid(f"{COMPATIBLE}.base_url", exc.message) from None
         keys.compatible_base_url = base_url
-        keys.compatible_api_key = text_value(
-            compatible.get("api_key"), f"{COMPATIBLE}.api_key", max_length=MAX_KEY_CHARS
-        )
+        keys.compatible_api_key = _secret(compatible.get("api_key"), f"{COMPATIBLE}.api_key")
     if "default_model" in body:
         keys.default_model = text_value(body["default_model"], "default_model", max_length=100)
     keys.save()

@@ -25,8 +25,7 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F
 
 STOP_WORDS = frozenset(
     [
@@ -154,7 +153,7 @@ def search(*, workspace_id: uuid.UUID, text: str, limit: int) -> list[tuple[uuid
         return []
     if connection.vendor == "postgresql":
         query = SearchQuery(" | ".join(terms), search_type="raw", config="portuguese")
-        vector = SearchVector(Coalesce(F("search_text"), Value("")), config="portuguese")
+        vector = SearchVector("search_text", config="portuguese")  # compiles to the indexed expression
         rows = (
             KnowledgeItem.objects.filter(workspace_id=workspace_id, enabled=True)
             .annotate(vector=vector)
