@@ -9,11 +9,12 @@ Both engines index ``KnowledgeItem.search_text``, which ``normalize`` has case-f
 stripped of accents in Python, so "Promoção" and "promocao" are the same word on both without
 PostgreSQL's ``unaccent`` extension. Queries are normalized the same way, stop words dropped,
 and the remaining words OR-ed (a customer's question rarely contains every word of the answer):
-- PostgreSQL: ``to_tsvector('portuguese', ...)`` (stems plurals and verb forms) under a GIN
-  index, ranked by ``ts_rank_cd``.
+- PostgreSQL: ``to_tsvector('portuguese', ...)`` under a GIN index, ranked by ``ts_rank_cd``.
 - SQLite: an FTS5 table (``unicode61`` tokenizer) kept in step with the items by triggers,
-  ranked by ``bm25``; FTS5 has no Portuguese stemmer, so each query word is cut to a light stem
-  and matched as a prefix ("promoções" → ``promoc*``).
+  ranked by ``bm25``.
+On both, each query word is cut to a light stem and matched as a prefix ("promoções" →
+``promoc*``): FTS5 has no Portuguese stemmer, and PostgreSQL's stems the unaccented plural
+"promocoes" and singular "promocao" differently.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ def search(*, workspace_id: uuid.UUID, text: str, limit: int) -> list[tuple[uuid
     if not terms:
         return []
     if connection.vendor == "postgresql":
-        query = SearchQuery(" | ".join(terms), search_type="raw", config="portuguese")
+        query = SearchQuery(" | ".join(f"{_stem(term)}:*" for term in terms), search_type="raw", config="portuguese")
         vector = SearchVector("search_text", config="portuguese")  # compiles to the indexed expression
         rows = (
             KnowledgeItem.objects.filter(workspace_id=workspace_id, enabled=True)
