@@ -81,3 +81,15 @@ def few_shot_sync(*, workspace: Workspace, body: Any) -> list[Any]:
 def few_shot_list(*, workspace: Workspace) -> list[Any]:
     stored = FewShotExamples.objects.filter(workspace=workspace).first()
     return stored.examples if stored else []
+
+
+@transaction.atomic
+def few_shot_add(*, workspace: Workspace, example: dict[str, Any]) -> bool:
+    """Appends one example (a corrected reply suggestion); False when the list is full."""
+    stored, _ = FewShotExamples.objects.select_for_update().get_or_create(workspace=workspace)
+    if len(stored.examples) >= MAX_EXAMPLES:
+        return False
+    stored.examples = [*stored.examples, example]
+    check_size(stored.examples, "examples")
+    stored.save()
+    return True

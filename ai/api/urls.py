@@ -14,5 +14,6 @@ urlpatterns = [
     path("ai/knowledge", knowledge.KnowledgeItemsView.as_view(), name="ai-knowledge"),
     path("ai/knowledge/search", knowledge.KnowledgeSearchView.as_view(), name="ai-knowledge-search"),
     path("ai/knowledge/<uuid:pk>", knowledge.KnowledgeItemView.as_view(), name="ai-knowledge-item"),
+    path("ai/learn/feedback", completion.AIFeedbackView.as_view(), name="ai-learn-feedback"),
     path("settings/ai-keys", completion.AIKeysView.as_view(), name="settings-ai-keys"),
 ]

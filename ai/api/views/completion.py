@@ -7,8 +7,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ai import completion, credits, keys, selectors
-from whatshybrid.api.errors import FieldInvalid
+from ai import completion, credits, keys, selectors, suggestions
+from whatshybrid.api.errors import ApplicationError, FieldInvalid
 from whatshybrid.api.params import parse_int
 from whatshybrid.api.permissions import MANAGER_ROLES
 from whatshybrid.api.throttling import AIRateThrottle, GeneralRateThrottle
@@ -140,3 +140,78 @@ class AIKeysView(WorkspaceAPIView):
         return Response({"keys": keys.ai_keys_view(workspace=request.workspace)})
 
     patch = put
+
+
+AIProcessInputSerializer = inline_serializer(
+    name="AIProcessInput",
+    fields={
+        "chatId": serializers.CharField(required=False, max_length=200),
+        "message": serializers.CharField(max_length=suggestions.MAX_MESSAGE_CHARS),
+        "language": serializers.CharField(required=False, max_length=20),
+        "businessRules": serializers.ListField(child=serializers.CharField(max_length=1000), required=False),
+    },
+)
+AIProcessReplySerializer = inline_serializer(
+    name="AIProcessReply",
+    fields={
+        "success": serializers.BooleanField(),
+        "response": serializers.CharField(),
+        "metadata": inline_serializer(
+            name="AIProcessMetadata",
+            fields={
+                "interactionId": serializers.CharField(),
+                "intent": serializers.CharField(),
+                "qualityScore": serializers.FloatField(),
+            },
+        ),
+    },
+)
+AIFeedbackInputSerializer = inline_serializer(
+    name="AIFeedbackInput",
+    fields={
+        "interactionId": serializers.CharField(required=False, max_length=100),
+        "rating": serializers.FloatField(required=False, allow_null=True, min_value=-10, max_value=10),
+        "chatId": serializers.CharField(required=False, max_length=200),
+        "userMessage": serializers.CharField(required=False, allow_blank=True),
+        "assistantResponse": serializers.CharField(required=False, allow_blank=True),
+        "correctedResponse": serializers.CharField(required=False, allow_blank=True),
+        "feedbackType": serializers.CharField(required=False, max_length=50),
+    },
+)
+AIFeedbackReplySerializer = inline_serializer(
+    name="AIFeedbackReply",
+    fields={
+        "success": serializers.BooleanField(),
+        "feedback": serializers.DictField(),
+        "exampleAdded": serializers.BooleanField(),
+    },
+)
+
+
+class AIProcessView(WorkspaceAPIView):
+    throttle_classes = [GeneralRateThrottle, AIRateThrottle]
+
+    @extend_schema(request=AIProcessInputSerializer, responses={200: AIProcessReplySerializer}, tags=["ai"])
+    def post(self, request: Request) -> Response:
+        """A reply suggestion for the chat's last customer message (the extension's first try)."""
+        try:
+            return Response(suggestions.ai_process(workspace=request.workspace, user=request.user, body=request.data))
+        except ApplicationError as exc:
+            exc.extra = {"success": False, **exc.extra}  # the extension reads success first
+            raise
+
+
+class AIFeedbackView(WorkspaceAPIView):
+    @extend_schema(request=AIFeedbackInputSerializer, responses={200: AIFeedbackReplySerializer}, tags=["ai"])
+    def post(self, request: Request) -> Response:
+        feedback, added = suggestions.ai_feedback_record(
+            workspace=request.workspace, user=request.user, body=request.data
+        )
+        shown = {
+            "id": str(feedback.pk),
+            "interactionId": feedback.interaction_id,
+            "rating": feedback.rating,
+            "feedbackType": feedback.feedback_type,
+            "linked": feedback.conversation_id is not None,
+        }
+        return Response({"success": True, "feedback": shown, "exampleAdded": added})
