@@ -29,6 +29,18 @@ from ai.providers import Completion, Provider, ProviderError, ProviderTimeout
 from whatshybrid.api.bodies import invalid, text_value
 from whatshybrid.api.errors import ApplicationError, Conflict
 
+SETTLED_FIELDS = (
+    "status",
+    "response",
+    "model",
+    "provider",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "credits_used",
+    "latency_ms",
+    "reply",
+)
 ROLES = frozenset({"system", "user", "assistant"})
 MAX_MESSAGES = 200
 AI_NOT_CONFIGURED = "AI_NOT_CONFIGURED"
@@ -299,5 +311,5 @@ def _succeed(conversation: AIConversation, provider: Provider, result: Completio
             latency,
         )
         conversation.reply = reply
-        conversation.save()
+        conversation.save(update_fields=[*SETTLED_FIELDS, "updated_at"])  # not the messages again
     return reply

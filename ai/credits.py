@@ -25,6 +25,9 @@ from ai.models import AIConversation, CreditEntry
 from whatshybrid.api.errors import ApplicationError
 
 INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
+# Workspaces whose ledger this process has seen opened (entries are never deleted but with
+# their workspace), so the check costs one query per workspace and process, not per call.
+_OPENED: set[Any] = set()
 
 
 class InsufficientCredits(ApplicationError):
@@ -44,6 +47,8 @@ def lock_workspace(workspace: Workspace) -> Workspace:
     """The workspace row, locked until the end of the running transaction, with its ledger
     opened: a workspace whose credits predate the ledger gets one opening grant of them."""
     locked = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    if locked.pk in _OPENED:
+        return locked
     if locked.credits and not CreditEntry.objects.filter(workspace=locked).exists():
         CreditEntry.objects.create(
             workspace=locked,
@@ -52,6 +57,10 @@ def lock_workspace(workspace: Workspace) -> Workspace:
             balance_after=locked.credits,
             note="opening balance",
         )
+        # Known once it commits: a rolled-back opening must be retried by the next call.
+        transaction.on_commit(lambda: _OPENED.add(locked.pk))
+    else:
+        _OPENED.add(locked.pk)
     return locked
 
 
