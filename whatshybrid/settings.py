@@ -316,6 +316,7 @@ SPECTACULAR_SETTINGS = {
         "TaskTypeEnum": "tasks.models.Task.Type",
         "DealStatusEnum": "crm.models.Deal.Status",
         "DealActivityKindEnum": "crm.models.DealActivity.Kind",
+        "KnowledgeItemTypeEnum": "ai.models.KnowledgeItem.Type",
     },
 }
 

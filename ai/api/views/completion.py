@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -27,8 +28,8 @@ AICompleteInputSerializer = inline_serializer(
         "messages": serializers.ListField(child=_MESSAGE, min_length=1),
         "model": serializers.CharField(required=False, max_length=100),
         "temperature": serializers.FloatField(required=False, min_value=0, max_value=2),
-        "maxTokens": serializers.IntegerField(required=False, min_value=1),
-        "max_tokens": serializers.IntegerField(required=False, min_value=1),
+        "maxTokens": serializers.IntegerField(required=False, min_value=1, max_value=settings.AI_MAX_TOKENS),
+        "max_tokens": serializers.IntegerField(required=False, min_value=1, max_value=settings.AI_MAX_TOKENS),
         "chatId": serializers.CharField(required=False, max_length=200),
         "requestId": serializers.CharField(required=False, max_length=255),
         "use_knowledge": serializers.BooleanField(required=False),

@@ -22,7 +22,7 @@ TYPES = [choice for choice, _label in KnowledgeItem.Type.choices]
 
 
 class KnowledgeItemInputSerializer(StrictSerializer):
-    type = serializers.ChoiceField(choices=TYPES)
+    type = serializers.ChoiceField(choices=KnowledgeItem.Type.choices)
     title = serializers.CharField(required=False, allow_blank=True, max_length=500)
     question = serializers.CharField(required=False, allow_blank=True, max_length=500)
     name = serializers.CharField(required=False, allow_blank=True, max_length=500)
@@ -40,14 +40,14 @@ class KnowledgeItemInputSerializer(StrictSerializer):
 
 
 class KnowledgeItemUpdateSerializer(KnowledgeItemInputSerializer):
-    type = serializers.ChoiceField(choices=TYPES, required=False)
+    type = serializers.ChoiceField(choices=KnowledgeItem.Type.choices, required=False)
 
 
 KnowledgeItemSerializer = inline_serializer(
     name="KnowledgeItem",
     fields={
         "id": serializers.UUIDField(),
-        "type": serializers.ChoiceField(choices=TYPES),
+        "type": serializers.ChoiceField(choices=KnowledgeItem.Type.choices),
         "key": serializers.CharField(),
         "title": serializers.CharField(),
         "content": serializers.CharField(),
@@ -88,6 +88,7 @@ class KnowledgeItemsView(WorkspaceAPIView):
         parameters=[OpenApiParameter("type", str, enum=TYPES), OpenApiParameter("q", str)],
         responses={200: KnowledgeItemsSerializer},
         tags=["ai"],
+        operation_id="ai_knowledge_list",
     )
     def get(self, request: Request) -> Response:
         raw_type, raw_q = request.query_params.get("type", ""), request.query_params.get("q", "")
