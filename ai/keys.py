@@ -73,51 +73,47 @@ def ai_keys_view(*, workspace: Workspace) -> dict[str, Any]:
         "base_url": keys.compatible_base_url if keys else "",
     }
     view["default_model"] = keys.default_model if keys else ""
-    view["server_keys"] = {name: bool(provider) for name, provider in _server_providers().items()}
+    servers = _server_providers()
+    view["server_keys"] = {name: name in servers for name in providers.PROVIDERS}
     return view
 
 
-def _server_providers() -> dict[str, Provider | None]:
-    def make(name: str, key: str, base_url: str) -> Provider | None:
-        return Provider(name, key, base_url, providers.DEFAULT_MODELS[name]) if key else None
-
-    compatible = None
-    if settings.AI_COMPATIBLE_BASE_URL:
-        compatible = Provider(
-            COMPATIBLE,
-            settings.AI_COMPATIBLE_API_KEY,
-            settings.AI_COMPATIBLE_BASE_URL,
-            providers.DEFAULT_MODELS[COMPATIBLE],
-        )
+def _base_urls() -> dict[str, str]:
     return {
-        OPENAI: make(OPENAI, settings.AI_OPENAI_API_KEY, settings.AI_OPENAI_BASE_URL),
-        ANTHROPIC: make(ANTHROPIC, settings.AI_ANTHROPIC_API_KEY, settings.AI_ANTHROPIC_BASE_URL),
-        GROQ: make(GROQ, settings.AI_GROQ_API_KEY, settings.AI_GROQ_BASE_URL),
-        COMPATIBLE: compatible,
+        OPENAI: settings.AI_OPENAI_BASE_URL,
+        ANTHROPIC: settings.AI_ANTHROPIC_BASE_URL,
+        GROQ: settings.AI_GROQ_BASE_URL,
+        COMPATIBLE: settings.AI_COMPATIBLE_BASE_URL,
     }
+
+
+def _server_providers() -> dict[str, Provider]:
+    keys = {
+        OPENAI: settings.AI_OPENAI_API_KEY,
+        ANTHROPIC: settings.AI_ANTHROPIC_API_KEY,
+        GROQ: settings.AI_GROQ_API_KEY,
+        COMPATIBLE: settings.AI_COMPATIBLE_API_KEY,
+    }
+    found = {}
+    for name, base_url in _base_urls().items():
+        # A compatible server may need no key (a local Ollama); the others are set by their key.
+        if keys[name] if name != COMPATIBLE else base_url:
+            found[name] = Provider(name, keys[name], base_url, providers.DEFAULT_MODELS[name])
+    return found
 
 
 def configured_providers(*, workspace: Workspace) -> tuple[dict[str, Provider], str]:
     """The providers the workspace can call, in preference order, and its default model."""
     keys = _stored(workspace)
-    found = {name: provider for name, provider in _server_providers().items() if provider}
+    found = _server_providers()
     if keys is not None:
-        base_urls = {
-            OPENAI: settings.AI_OPENAI_BASE_URL,
-            ANTHROPIC: settings.AI_ANTHROPIC_BASE_URL,
-            GROQ: settings.AI_GROQ_BASE_URL,
-        }
         for name, field in KEY_FIELDS.items():
             if getattr(keys, field):
-                found[name] = Provider(name, getattr(keys, field), base_urls[name], providers.DEFAULT_MODELS[name])
+                found[name] = Provider(name, getattr(keys, field), _base_urls()[name], providers.DEFAULT_MODELS[name])
         if keys.compatible_base_url:
-            found[COMPATIBLE] = Provider(
-                COMPATIBLE,
-                keys.compatible_api_key,
-                keys.compatible_base_url,
-                keys.default_model
-                if providers.provider_for_model(keys.default_model) is None and keys.default_model
-                else providers.DEFAULT_MODELS[COMPATIBLE],
-            )
+            # A default model no hosted provider claims is the self-hosted server's.
+            own_model = keys.default_model and providers.provider_for_model(keys.default_model) is None
+            model = keys.default_model if own_model else providers.DEFAULT_MODELS[COMPATIBLE]
+            found[COMPATIBLE] = Provider(COMPATIBLE, keys.compatible_api_key, keys.compatible_base_url, model)
     ordered = {name: found[name] for name in providers.PROVIDERS if name in found}
     return ordered, keys.default_model if keys else ""
