@@ -110,7 +110,7 @@ def read_completion_body(body: Any, *, idempotency_key: str = "") -> CompletionR
         if not isinstance(message, dict):
             raise invalid(f"messages[{index}]", "Must be an object with role and content.")
         role = message.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise invalid(f"messages[{index}].role", "Must be system, user or assistant.")
         content = _message_content(message.get("content"), f"messages[{index}].content")
         size += len(content)

@@ -73,6 +73,8 @@ def test_anthropic_wire_format(api_client, ai_settings, fake_anthropic):
         ({"messages": []}, "messages"),
         ({"messages": "oi"}, "messages"),
         ({"messages": [{"role": "robot", "content": "x"}]}, "messages[0].role"),
+        ({"messages": [{"role": ["user"], "content": "x"}]}, "messages[0].role"),
+        ({"messages": [{"role": {"a": 1}, "content": "x"}]}, "messages[0].role"),
         ({"messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
         ({"messages": HELLO, "temperature": "hot"}, "temperature"),
         ({"messages": HELLO, "maxTokens": 0}, "maxTokens"),
