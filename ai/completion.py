@@ -23,10 +23,11 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User, Workspace
 from ai import credits, knowledge, providers
+from ai.inputs import string_value
 from ai.keys import configured_providers
 from ai.models import AIConversation
 from ai.providers import Completion, Provider, ProviderError, ProviderTimeout
-from whatshybrid.api.bodies import invalid, text_value
+from whatshybrid.api.bodies import invalid
 from whatshybrid.api.errors import ApplicationError, Conflict
 
 SETTLED_FIELDS = (
@@ -84,8 +85,6 @@ def _first(body: dict[str, Any], *names: str) -> Any:
 
 
 def _message_content(value: Any, path: str) -> str:
-    if isinstance(value, list):  # content parts: [{type: "text", text}]
-        value = "".join(p.get("text", "") for p in value if isinstance(p, dict) and isinstance(p.get("text"), str))
     if not isinstance(value, str):
         raise invalid(path, "Must be a string.")
     if "\x00" in value:
@@ -132,11 +131,12 @@ def read_completion_body(body: Any, *, idempotency_key: str = "") -> CompletionR
         raise invalid("use_knowledge", "Must be a boolean.")
     return CompletionRequest(
         messages=messages,
-        model=text_value(_first(body, "model"), "model", max_length=100),
+        model=string_value(_first(body, "model"), "model", max_length=100),
         temperature=float(temperature) if temperature is not None else None,
         max_tokens=max_tokens or settings.AI_DEFAULT_MAX_TOKENS,
-        chat_id=text_value(_first(body, "chatId", "chat_id"), "chatId", max_length=200),
-        request_id=text_value(_first(body, "requestId", "request_id"), "requestId", max_length=255) or idempotency_key,
+        chat_id=string_value(_first(body, "chatId", "chat_id"), "chatId", max_length=200),
+        request_id=string_value(_first(body, "requestId", "request_id"), "requestId", max_length=255)
+        or idempotency_key,
         use_knowledge=use_knowledge is not False,
     )
 

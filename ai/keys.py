@@ -15,19 +15,18 @@ from django.db import transaction
 
 from accounts.models import Workspace
 from ai import providers
+from ai.inputs import string_value
 from ai.models import AIKeys
 from ai.providers import ANTHROPIC, COMPATIBLE, GROQ, OPENAI, Provider
 from whatshybrid import http
-from whatshybrid.api.bodies import invalid, read_object, text_value
+from whatshybrid.api.bodies import invalid, read_object
 
 KEY_FIELDS = {OPENAI: "openai_api_key", ANTHROPIC: "anthropic_api_key", GROQ: "groq_api_key"}
 MAX_KEY_CHARS = 500
 
 
 def _secret(value: Any, path: str) -> str:
-    if value is not None and not isinstance(value, str):
-        raise invalid(path, "Must be a string (or null to clear it).")
-    return text_value(value, path, max_length=MAX_KEY_CHARS)
+    return string_value(value, path, max_length=MAX_KEY_CHARS)
 
 
 def _stored(workspace: Workspace) -> AIKeys | None:
@@ -46,7 +45,7 @@ def ai_keys_update(*, workspace: Workspace, body: Any) -> AIKeys:
             setattr(keys, field, _secret(body[name], name))
     if COMPATIBLE in body:
         compatible = read_object(body[COMPATIBLE], COMPATIBLE, required=False) or {}
-        base_url = text_value(compatible.get("base_url"), f"{COMPATIBLE}.base_url", max_length=500)
+        base_url = string_value(compatible.get("base_url"), f"{COMPATIBLE}.base_url", max_length=500)
         if base_url:
             try:
                 http.vet_url(base_url)
@@ -55,7 +54,7 @@ def ai_keys_update(*, workspace: Workspace, body: Any) -> AIKeys:
         keys.compatible_base_url = base_url
         keys.compatible_api_key = _secret(compatible.get("api_key"), f"{COMPATIBLE}.api_key")
     if "default_model" in body:
-        keys.default_model = text_value(body["default_model"], "default_model", max_length=100)
+        keys.default_model = string_value(body["default_model"], "default_model", max_length=100)
     keys.save()
     return keys
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.models import User, Workspace
 from ai import services
 from ai.completion import CompletionRequest, ai_complete
+from ai.inputs import string_value
 from ai.knowledge import knowledge_tone
 from ai.models import AIConversation, AIFeedback
 from ai.search import normalize
@@ -27,7 +28,7 @@ from contacts.models import Contact
 from contacts.phones import InvalidPhone, normalize_phone
 from messaging.models import Conversation, Message
 from messaging.selectors import message_page
-from whatshybrid.api.bodies import invalid, read_list, read_object, text_value
+from whatshybrid.api.bodies import invalid, read_list, read_object
 
 HISTORY_MESSAGES = 10
 MAX_MESSAGE_CHARS = 10_000
@@ -108,13 +109,13 @@ def _quality(reply: dict[str, Any]) -> float:
 
 def ai_process(*, workspace: Workspace, user: User | None, body: Any) -> dict[str, Any]:
     body = read_object(body, "body")
-    message = text_value(body.get("message"), "message", max_length=MAX_MESSAGE_CHARS)
+    message = string_value(body.get("message"), "message", max_length=MAX_MESSAGE_CHARS)
     if not message:
         raise invalid("message", "The customer's message is required.")
-    chat_id = text_value(body.get("chatId"), "chatId", max_length=200)
-    language = text_value(body.get("language"), "language", max_length=20, default="pt-BR") or "pt-BR"
+    chat_id = string_value(body.get("chatId"), "chatId", max_length=200)
+    language = string_value(body.get("language"), "language", max_length=20, default="pt-BR") or "pt-BR"
     rules = read_list(body.get("businessRules"), "businessRules", max_items=MAX_RULES)
-    rules = [text_value(rule, f"businessRules[{i}]", max_length=1000) for i, rule in enumerate(rules)]
+    rules = [string_value(rule, f"businessRules[{i}]", max_length=1000) for i, rule in enumerate(rules)]
     messages = [
         {"role": "system", "content": _system_prompt(workspace, language, [r for r in rules if r])},
         *chat_history(workspace=workspace, chat_id=chat_id),
@@ -124,7 +125,7 @@ def ai_process(*, workspace: Workspace, user: User | None, body: Any) -> dict[st
         messages=messages,
         max_tokens=SUGGESTION_MAX_TOKENS,
         chat_id=chat_id,
-        request_id=text_value(body.get("requestId"), "requestId", max_length=255),
+        request_id=string_value(body.get("requestId"), "requestId", max_length=255),
         knowledge_query=message,
     )
     reply = ai_complete(
@@ -166,14 +167,14 @@ def ai_feedback_record(*, workspace: Workspace, user: User | None, body: Any) ->
     """Stores the feedback, linked to the workspace's call it names; a corrected response
     becomes a few-shot example. Returns the feedback and whether an example was added."""
     body = read_object(body, "body")
-    interaction_id = text_value(body.get("interactionId"), "interactionId", max_length=100)
+    interaction_id = string_value(body.get("interactionId"), "interactionId", max_length=100)
     try:
         call = AIConversation.objects.filter(workspace=workspace, pk=uuid.UUID(interaction_id)).first()
     except ValueError:
         call = None  # an id the extension made itself: kept, linked to nothing
 
     def text(name: str) -> str:
-        return text_value(body.get(name), name, max_length=MAX_MESSAGE_CHARS)
+        return string_value(body.get(name), name, max_length=MAX_MESSAGE_CHARS)
 
     user_message = text("userMessage")
     if not user_message and call is not None:
@@ -184,8 +185,8 @@ def ai_feedback_record(*, workspace: Workspace, user: User | None, body: Any) ->
         user=user,
         interaction_id=interaction_id,
         rating=_rating(body.get("rating")),
-        feedback_type=text_value(body.get("feedbackType"), "feedbackType", max_length=50),
-        chat_id=text_value(body.get("chatId"), "chatId", max_length=200),
+        feedback_type=string_value(body.get("feedbackType"), "feedbackType", max_length=50),
+        chat_id=string_value(body.get("chatId"), "chatId", max_length=200),
         user_message=user_message,
         assistant_response=text("assistantResponse") or (call.response if call else ""),
         corrected_response=text("correctedResponse"),

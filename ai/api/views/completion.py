@@ -26,13 +26,17 @@ AICompleteInputSerializer = inline_serializer(
     name="AICompleteInput",
     fields={
         "messages": serializers.ListField(child=_MESSAGE, min_length=1),
-        "model": serializers.CharField(required=False, max_length=100),
-        "temperature": serializers.FloatField(required=False, min_value=0, max_value=2),
-        "maxTokens": serializers.IntegerField(required=False, min_value=1, max_value=settings.AI_MAX_TOKENS),
-        "max_tokens": serializers.IntegerField(required=False, min_value=1, max_value=settings.AI_MAX_TOKENS),
-        "chatId": serializers.CharField(required=False, max_length=200),
-        "requestId": serializers.CharField(required=False, max_length=255),
-        "use_knowledge": serializers.BooleanField(required=False),
+        "model": serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=100),
+        "temperature": serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=2),
+        "maxTokens": serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=settings.AI_MAX_TOKENS
+        ),
+        "max_tokens": serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=settings.AI_MAX_TOKENS
+        ),
+        "chatId": serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=200),
+        "requestId": serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=255),
+        "use_knowledge": serializers.BooleanField(required=False, allow_null=True),
     },
 )
 _USAGE = inline_serializer(
@@ -74,19 +78,21 @@ AIUsageSerializer = inline_serializer(
 _COMPATIBLE_INPUT = inline_serializer(
     name="AICompatibleServerInput",
     fields={
-        "base_url": serializers.CharField(allow_blank=True),
-        "api_key": serializers.CharField(required=False, allow_blank=True),
+        "base_url": serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=500),
+        "api_key": serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=500),
     },
+    required=False,
+    allow_null=True,
 )
 AIKeysInputSerializer = inline_serializer(
     name="AIKeysInput",
     fields={
         **{
-            name: serializers.CharField(required=False, allow_blank=True, allow_null=True)
+            name: serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=500)
             for name in ("openai", "anthropic", "groq")
         },
         "openai_compatible": _COMPATIBLE_INPUT,
-        "default_model": serializers.CharField(required=False, allow_blank=True, max_length=100),
+        "default_model": serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=100),
     },
 )
 AIKeysSerializer = inline_serializer(name="AIKeys", fields={"keys": serializers.DictField()})
@@ -114,7 +120,7 @@ class AICreditsView(WorkspaceAPIView):
 
 class AIUsageView(WorkspaceAPIView):
     @extend_schema(
-        parameters=[OpenApiParameter("days", int, description="1-366; anything else means 30")],
+        parameters=[OpenApiParameter("days", str, description="Days back, 1-366; any other value means 30.")],
         responses={200: AIUsageSerializer},
         tags=["ai"],
     )
@@ -146,10 +152,15 @@ class AIKeysView(WorkspaceAPIView):
 AIProcessInputSerializer = inline_serializer(
     name="AIProcessInput",
     fields={
-        "chatId": serializers.CharField(required=False, max_length=200),
+        "chatId": serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=200),
         "message": serializers.CharField(max_length=suggestions.MAX_MESSAGE_CHARS),
-        "language": serializers.CharField(required=False, max_length=20),
-        "businessRules": serializers.ListField(child=serializers.CharField(max_length=1000), required=False),
+        "language": serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=20),
+        "businessRules": serializers.ListField(
+            child=serializers.CharField(allow_blank=True, max_length=1000),
+            required=False,
+            allow_null=True,
+            max_length=50,
+        ),
     },
 )
 AIProcessReplySerializer = inline_serializer(
@@ -170,13 +181,19 @@ AIProcessReplySerializer = inline_serializer(
 AIFeedbackInputSerializer = inline_serializer(
     name="AIFeedbackInput",
     fields={
-        "interactionId": serializers.CharField(required=False, max_length=100),
-        "rating": serializers.FloatField(required=False, allow_null=True, min_value=-10, max_value=10),
-        "chatId": serializers.CharField(required=False, max_length=200),
-        "userMessage": serializers.CharField(required=False, allow_blank=True),
-        "assistantResponse": serializers.CharField(required=False, allow_blank=True),
-        "correctedResponse": serializers.CharField(required=False, allow_blank=True),
-        "feedbackType": serializers.CharField(required=False, max_length=50),
+        "interactionId": serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=100),
+        "rating": serializers.JSONField(
+            required=False, allow_null=True, help_text="A number from -10 to 10, or a boolean (+1/-1)."
+        ),
+        "chatId": serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=200),
+        "userMessage": serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=10_000),
+        "assistantResponse": serializers.CharField(
+            required=False, allow_null=True, allow_blank=True, max_length=10_000
+        ),
+        "correctedResponse": serializers.CharField(
+            required=False, allow_null=True, allow_blank=True, max_length=10_000
+        ),
+        "feedbackType": serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=50),
     },
 )
 AIFeedbackReplySerializer = inline_serializer(

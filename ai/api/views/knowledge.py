@@ -14,6 +14,7 @@ from ai import knowledge, selectors
 from ai.models import KnowledgeItem
 from ai.payloads import knowledge_item_payload
 from whatshybrid.api.errors import NotFoundError
+from whatshybrid.api.fields import StrictCharField
 from whatshybrid.api.params import parse_choices, parse_text
 from whatshybrid.api.serializers import StrictSerializer
 from whatshybrid.api.views import WorkspaceAPIView
@@ -23,18 +24,14 @@ TYPES = [choice for choice, _label in KnowledgeItem.Type.choices]
 
 class KnowledgeItemInputSerializer(StrictSerializer):
     type = serializers.ChoiceField(choices=KnowledgeItem.Type.choices)
-    title = serializers.CharField(required=False, allow_blank=True, max_length=500)
-    question = serializers.CharField(required=False, allow_blank=True, max_length=500)
-    name = serializers.CharField(required=False, allow_blank=True, max_length=500)
-    content = serializers.CharField(
-        required=False, allow_blank=True, max_length=settings.AI_KNOWLEDGE_CONTENT_MAX_CHARS
-    )
-    answer = serializers.CharField(required=False, allow_blank=True, max_length=settings.AI_KNOWLEDGE_CONTENT_MAX_CHARS)
-    description = serializers.CharField(
-        required=False, allow_blank=True, max_length=settings.AI_KNOWLEDGE_CONTENT_MAX_CHARS
-    )
+    title = StrictCharField(required=False, allow_blank=True, max_length=500)
+    question = StrictCharField(required=False, allow_blank=True, max_length=500)
+    name = StrictCharField(required=False, allow_blank=True, max_length=500)
+    content = StrictCharField(required=False, allow_blank=True, max_length=settings.AI_KNOWLEDGE_CONTENT_MAX_CHARS)
+    answer = StrictCharField(required=False, allow_blank=True, max_length=settings.AI_KNOWLEDGE_CONTENT_MAX_CHARS)
+    description = StrictCharField(required=False, allow_blank=True, max_length=settings.AI_KNOWLEDGE_CONTENT_MAX_CHARS)
     price = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
-    tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=50)
+    tags = serializers.ListField(child=StrictCharField(max_length=100), required=False, max_length=50)
     enabled = serializers.BooleanField(required=False)
     echo_fields = frozenset({"key", "score"})
 
@@ -126,7 +123,9 @@ class KnowledgeItemView(WorkspaceAPIView):
 
 class KnowledgeSearchView(WorkspaceAPIView):
     @extend_schema(
-        parameters=[OpenApiParameter("q", str, required=True)], responses={200: KnowledgeItemsSerializer}, tags=["ai"]
+        parameters=[OpenApiParameter("q", str, description="The text to match; none finds nothing.")],
+        responses={200: KnowledgeItemsSerializer},
+        tags=["ai"],
     )
     def get(self, request: Request) -> Response:
         """Enabled items ranked by full-text relevance (``score``: larger is better)."""
