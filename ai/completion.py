@@ -121,11 +121,13 @@ def read_completion_body(body: Any, *, idempotency_key: str = "") -> CompletionR
         isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2
     ):
         raise invalid("temperature", "Must be a number from 0 to 2.")
+    for name in ("maxTokens", "max_tokens"):  # both spellings are checked, the first one wins
+        value = body.get(name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= settings.AI_MAX_TOKENS
+        ):
+            raise invalid(name, f"Must be an integer from 1 to {settings.AI_MAX_TOKENS}.")
     max_tokens = _first(body, "maxTokens", "max_tokens")
-    if max_tokens is not None and (
-        isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or not 1 <= max_tokens <= settings.AI_MAX_TOKENS
-    ):
-        raise invalid("maxTokens", f"Must be an integer from 1 to {settings.AI_MAX_TOKENS}.")
     use_knowledge = _first(body, "use_knowledge", "useKnowledge")
     if use_knowledge is not None and not isinstance(use_knowledge, bool):
         raise invalid("use_knowledge", "Must be a boolean.")

@@ -115,6 +115,9 @@ def ai_process(*, workspace: Workspace, user: User | None, body: Any) -> dict[st
     chat_id = string_value(body.get("chatId"), "chatId", max_length=200)
     language = string_value(body.get("language"), "language", max_length=20, default="pt-BR") or "pt-BR"
     rules = read_list(body.get("businessRules"), "businessRules", max_items=MAX_RULES)
+    for index, rule in enumerate(rules):
+        if not isinstance(rule, str):
+            raise invalid(f"businessRules[{index}]", "Must be a string.")
     rules = [string_value(rule, f"businessRules[{i}]", max_length=1000) for i, rule in enumerate(rules)]
     messages = [
         {"role": "system", "content": _system_prompt(workspace, language, [r for r in rules if r])},

@@ -78,6 +78,7 @@ def test_anthropic_wire_format(api_client, ai_settings, fake_anthropic):
         ({"messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
         ({"messages": HELLO, "temperature": "hot"}, "temperature"),
         ({"messages": HELLO, "maxTokens": 0}, "maxTokens"),
+        ({"messages": HELLO, "maxTokens": 10, "max_tokens": 0}, "max_tokens"),
         ({"messages": HELLO, "use_knowledge": "no"}, "use_knowledge"),
     ],
 )

@@ -76,7 +76,16 @@ def test_out_of_credits_is_402_with_success_false(openai_client, workspace):
     assert reply.json()["success"] is False and reply.json()["code"] == "INSUFFICIENT_CREDITS"
 
 
-@pytest.mark.parametrize("body", [{}, {"message": ""}, {"message": []}, {"message": "x", "businessRules": "no"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"message": ""},
+        {"message": []},
+        {"message": "x", "businessRules": "no"},
+        {"message": "x", "businessRules": [None]},
+    ],
+)
 def test_bad_process_bodies(openai_client, body):
     assert openai_client.post("/api/v2/ai/process", body).status_code == 400
 
