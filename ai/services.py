@@ -1,8 +1,7 @@
 """Knowledge and few-shot writes from the extension's sync calls.
 
-The knowledge document is the workspace's knowledge base. Turning its products, FAQs,
-policies and documents into searchable items (and items made through ``/ai/knowledge`` back
-into the document) belongs to the AI issue's retrieval; the document is stored here whole.
+The knowledge document is the workspace's knowledge base, stored here whole; every change of
+it re-derives its searchable items (``ai.knowledge.items_rebuild``).
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from typing import Any
 from django.db import transaction
 
 from accounts.models import Workspace
+from ai.knowledge import items_rebuild
 from ai.models import FewShotExamples, KnowledgeDocument
 from settings_app.sync import check_size, merge_documents
 from whatshybrid.api.bodies import epoch_ms, invalid, read_list, read_object
@@ -49,6 +49,7 @@ def knowledge_sync(*, workspace: Workspace, body: Any) -> dict[str, Any]:
         document.version += 1
         document.last_updated = max(client_updated, document.last_updated)
         document.save()
+        items_rebuild(workspace=workspace, data=document.data)
     return {"knowledge": knowledge_shape(document)}
 
 
@@ -80,3 +81,15 @@ def few_shot_sync(*, workspace: Workspace, body: Any) -> list[Any]:
 def few_shot_list(*, workspace: Workspace) -> list[Any]:
     stored = FewShotExamples.objects.filter(workspace=workspace).first()
     return stored.examples if stored else []
+
+
+@transaction.atomic
+def few_shot_add(*, workspace: Workspace, example: dict[str, Any]) -> bool:
+    """Appends one example (a corrected reply suggestion); False when the list is full."""
+    stored, _ = FewShotExamples.objects.select_for_update().get_or_create(workspace=workspace)
+    if len(stored.examples) >= MAX_EXAMPLES:
+        return False
+    stored.examples = [*stored.examples, example]
+    check_size(stored.examples, "examples")
+    stored.save()
+    return True

@@ -127,6 +127,16 @@ ROUTES: dict[str, Route] = {
     "api/v1/ai/few-shot/sync": Route(SINGLETON),
     "api/v1/examples/sync": Route(SINGLETON),
     "api/v1/examples/list": Route(SINGLETON),
+    # --- AI (issue 17)
+    "api/v1/ai/complete": Route(SINGLETON),
+    "api/v1/ai/credits": Route(SINGLETON),
+    "api/v1/ai/usage": Route(SINGLETON),
+    "api/v1/ai/knowledge": Route(COLLECTION, resource="knowledge_item", search_params=("q",)),
+    "api/v1/ai/knowledge/search": Route(SINGLETON, search_params=("q",)),
+    "api/v1/ai/knowledge/{pk}": Route(DETAIL, params={"pk": "knowledge_item"}),
+    "api/v1/ai/learn/feedback": Route(SINGLETON),
+    "api/v1/settings/ai-keys": Route(SINGLETON, roles={"get": MANAGER_ROLES, **MANAGERS_WRITE}),
+    "api/v2/ai/process": Route(SINGLETON),
     # --- templates (issue 6)
     "api/v1/templates": Route(COLLECTION, resource="template", search_params=("q",)),
     "api/v1/templates/{pk}": Route(DETAIL, params={"pk": "template"}),

@@ -257,6 +257,10 @@ def knowledge_create(s: Seeder) -> dict[str, Any]:
     return {"id": "knowledge"}
 
 
+def knowledge_item_payload(s: Seeder) -> dict[str, Any]:
+    return {"type": "faq", "question": s.text("Pergunta"), "answer": s.text("Resposta")}
+
+
 def _create(route: str, key: str, payload: Callable[[Seeder], dict[str, Any]]) -> Callable[[Seeder], dict]:
     return lambda s: s.post("/" + route, payload(s), key)
 
@@ -288,6 +292,9 @@ RECIPES: dict[str, Recipe] = {
     "sync_module": Recipe("api/v1/sync/{module}", sync_module_create),
     "sync_item": Recipe("api/v1/sync/{module}", sync_item_create, needs=("sync_module",)),
     "knowledge": Recipe("api/v1/knowledge/sync", knowledge_create),
+    "knowledge_item": Recipe(
+        "api/v1/ai/knowledge", _create("api/v1/ai/knowledge", "item", knowledge_item_payload), knowledge_item_payload
+    ),
 }
 
 # The model behind each resource (mass-assignment and snapshot checks read rows back).
@@ -301,4 +308,5 @@ RESOURCE_MODELS: dict[str, str] = {
     "template": "templates_app.MessageTemplate",
     "conversation": "messaging.Conversation",
     "message": "messaging.Message",
+    "knowledge_item": "ai.KnowledgeItem",
 }

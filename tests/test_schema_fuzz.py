@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import requests
 
+from ai.tests.fake_provider import FakeProvider
 from bench.common import ROOT, LiveServer, isolated_database
 from tests.routes import ACTION, DETAIL, NESTED, api_routes
 from tests.secret_scan import scanner_for
@@ -40,15 +41,24 @@ pytestmark = [pytest.mark.live, pytest.mark.slow, pytest.mark.timeout(TIME_BUDGE
 
 @pytest.fixture(scope="module")
 def fuzz_server() -> Any:
-    with (
-        isolated_database("fuzz") as env,
-        # The fuzzer's token fetch logs in while its other worker hashes on /auth/login and
-        # /auth/register: it queues for a hash slot instead of getting the busy 503.
-        LiveServer(
-            {**env, "RATELIMIT_ENABLE": "0", "LOG_LEVEL": "WARNING", "PASSWORD_HASH_WAIT_MS": "60000"}
-        ) as server,
-    ):
-        yield server
+    # The AI calls answer from a fake provider on 127.0.0.1 (no provider would make them 503s).
+    provider = FakeProvider()
+    ai_env = {
+        "OUTGOING_HTTP_ALLOW_NETWORKS": "127.0.0.0/8",
+        "AI_OPENAI_BASE_URL": provider.base_url,
+        "OPENAI_API_KEY": "sk-fuzz-0123456789",
+    }
+    # The fuzzer's token fetch logs in while its other worker hashes on /auth/login and
+    # /auth/register: it queues for a hash slot instead of getting the busy 503.
+    quiet = {"RATELIMIT_ENABLE": "0", "LOG_LEVEL": "WARNING", "PASSWORD_HASH_WAIT_MS": "60000"}
+    try:
+        with (
+            isolated_database("fuzz") as env,
+            LiveServer({**env, **ai_env, **quiet}) as server,
+        ):
+            yield server
+    finally:
+        provider.stop()
 
 
 def _register_and_seed(base_url: str) -> tuple[str, Seeder]:

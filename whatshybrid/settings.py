@@ -7,6 +7,7 @@ for the cache and the channel layer. Every knob is listed in the README's settin
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -310,6 +311,7 @@ SPECTACULAR_SETTINGS = {
         "TaskTypeEnum": "tasks.models.Task.Type",
         "DealStatusEnum": "crm.models.Deal.Status",
         "DealActivityKindEnum": "crm.models.DealActivity.Kind",
+        "KnowledgeItemTypeEnum": "ai.models.KnowledgeItem.Type",
     },
 }
 
@@ -395,6 +397,28 @@ OUTGOING_HTTP_MAX_BYTES = env_int("OUTGOING_HTTP_MAX_BYTES", 1024 * 1024)
 # CIDRs the SSRF guard lets through although they are internal (e.g. a LAN AI server).
 OUTGOING_HTTP_ALLOW_NETWORKS = env_list("OUTGOING_HTTP_ALLOW_NETWORKS", [])
 # --- end of secrets at rest and outgoing HTTP ------------------------------------------------
+
+# --- AI (ai/, docs/ai.md) ----------------------------------------------------------------
+# Server-wide provider keys: the fallback for a workspace that configured none of its own.
+AI_OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
+AI_ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY", "")
+AI_GROQ_API_KEY = env_str("GROQ_API_KEY", "")
+AI_COMPATIBLE_BASE_URL = env_str("AI_COMPATIBLE_BASE_URL", "")  # e.g. a LAN Ollama: http://10.0.0.5:11434/v1
+AI_COMPATIBLE_API_KEY = env_str("AI_COMPATIBLE_API_KEY", "")
+AI_OPENAI_BASE_URL = env_str("AI_OPENAI_BASE_URL", "https://api.openai.com/v1")
+AI_ANTHROPIC_BASE_URL = env_str("AI_ANTHROPIC_BASE_URL", "https://api.anthropic.com/v1")
+AI_GROQ_BASE_URL = env_str("AI_GROQ_BASE_URL", "https://api.groq.com/openai/v1")
+AI_PROVIDER_FALLBACK = env_bool("AI_PROVIDER_FALLBACK", True)
+AI_PROVIDER_TIMEOUT = env_int("AI_PROVIDER_TIMEOUT", 25)  # the client replays calls slower than 30 s
+AI_PROCESS_TIMEOUT = env_int("AI_PROCESS_TIMEOUT", 15)  # the extension gives up on /v2/ai/process at 18 s
+AI_DEFAULT_MAX_TOKENS = env_int("AI_DEFAULT_MAX_TOKENS", 1024)
+AI_MAX_TOKENS = env_int("AI_MAX_TOKENS", 8192)
+AI_MAX_PROMPT_CHARS = env_int("AI_MAX_PROMPT_CHARS", 100_000)
+AI_KNOWLEDGE_PROMPT_CHARS = env_int("AI_KNOWLEDGE_PROMPT_CHARS", 4000)  # knowledge added to a system prompt
+AI_KNOWLEDGE_CONTENT_MAX_CHARS = env_int("AI_KNOWLEDGE_CONTENT_MAX_CHARS", 100_000)  # one item's content
+# Credits per 1,000 tokens (prompt + completion) by model; "*" is every other model. JSON.
+AI_CREDITS_PER_1K_TOKENS = json.loads(env_str("AI_CREDITS_PER_1K_TOKENS", '{"*": 1}'))
+# --- end of AI ---------------------------------------------------------------------------
 
 # --- CORS (client contract) ---------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", ["https://web.whatsapp.com"])

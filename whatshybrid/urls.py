@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/health", health.liveness, name="api-health"),
     path("api/health/ready", health.readiness, name="api-health-ready"),
     path("api/v1/", include(api_v1)),
+    path("api/v2/", include("ai.api.v2_urls")),
     path("admin/", admin.site.urls),
 ]
 
