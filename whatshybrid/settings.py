@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "tasks",
     "templates_app",
     "ai",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -385,6 +386,22 @@ OUTGOING_HTTP_MAX_BYTES = env_int("OUTGOING_HTTP_MAX_BYTES", 1024 * 1024)
 # CIDRs the SSRF guard lets through although they are internal (e.g. a LAN AI server).
 OUTGOING_HTTP_ALLOW_NETWORKS = env_list("OUTGOING_HTTP_ALLOW_NETWORKS", [])
 # --- end of secrets at rest and outgoing HTTP ------------------------------------------------
+
+# --- Webhooks (webhooks/, docs/webhooks.md) -------------------------------------------------
+# Seconds to wait after failed attempt 1, 2, ... (jittered by ±WEBHOOK_RETRY_JITTER); then give up.
+WEBHOOK_RETRY_SCHEDULE = [int(s) for s in env_list("WEBHOOK_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "36000", "36000"])]
+WEBHOOK_RETRY_JITTER = 0.2
+# A webhook whose every attempt failed for this long is disabled (and `webhook:disabled` emitted).
+WEBHOOK_DISABLE_AFTER_SECONDS = env_int("WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 24 * 3600)
+WEBHOOK_CONNECT_TIMEOUT = env_int("WEBHOOK_CONNECT_TIMEOUT", 5)
+WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 15)
+# A worker's claim on the deliveries it is sending; past it (the worker died) the sweep takes over.
+WEBHOOK_CLAIM_SECONDS = env_int("WEBHOOK_CLAIM_SECONDS", 60)
+WEBHOOK_BATCH_SIZE = env_int("WEBHOOK_BATCH_SIZE", 50)
+# After a rotation the old secret signs too, for this long.
+WEBHOOK_SECRET_ROTATION_SECONDS = env_int("WEBHOOK_SECRET_ROTATION_SECONDS", 24 * 3600)
+WEBHOOK_INCOMING_MAX_BYTES = env_int("WEBHOOK_INCOMING_MAX_BYTES", 256 * 1024)
+SCHEDULE_WEBHOOK_DELIVERIES_SECONDS = env_int("SCHEDULE_WEBHOOK_DELIVERIES_SECONDS", 30)
 
 # --- CORS (client contract) ---------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", ["https://web.whatsapp.com"])
