@@ -257,6 +257,26 @@ def knowledge_create(s: Seeder) -> dict[str, Any]:
     return {"id": "knowledge"}
 
 
+def webhook_payload(s: Seeder) -> dict[str, Any]:
+    # ``.invalid`` never resolves (RFC 2606): accepted at save, and a delivery fails at once.
+    return {"name": s.text("Webhook"), "url": "https://hooks.invalid/seed", "events": ["*"]}
+
+
+def webhook_delivery_create(s: Seeder) -> dict[str, Any]:
+    """The delivery a test send leaves in the webhook's log."""
+    webhook_id = s.id("webhook")
+    s.call("post", f"/api/v1/webhooks/{webhook_id}/test")
+    reply = s.call("get", f"/api/v1/webhooks/{webhook_id}/deliveries")
+    if reply.status != 200 or not reply.body["deliveries"]:
+        raise SeedError(f"seeding a webhook delivery -> {reply.status} {reply.text[:300]}")
+    return reply.body["deliveries"][0]
+
+
+def own_workspace(s: Seeder) -> dict[str, Any]:
+    """The caller's workspace (the public incoming-webhook URLs name it)."""
+    return s.call("get", "/api/v1/auth/me").body["workspace"]
+
+
 def _create(route: str, key: str, payload: Callable[[Seeder], dict[str, Any]]) -> Callable[[Seeder], dict]:
     return lambda s: s.post("/" + route, payload(s), key)
 
@@ -288,6 +308,9 @@ RECIPES: dict[str, Recipe] = {
     "sync_module": Recipe("api/v1/sync/{module}", sync_module_create),
     "sync_item": Recipe("api/v1/sync/{module}", sync_item_create, needs=("sync_module",)),
     "knowledge": Recipe("api/v1/knowledge/sync", knowledge_create),
+    "webhook": Recipe("api/v1/webhooks", _create("api/v1/webhooks", "webhook", webhook_payload), webhook_payload),
+    "webhook_delivery": Recipe("api/v1/webhooks/{pk}/test", webhook_delivery_create, needs=("webhook",)),
+    "workspace": Recipe("api/v1/auth/me", own_workspace),
 }
 
 # The model behind each resource (mass-assignment and snapshot checks read rows back).
@@ -301,4 +324,6 @@ RESOURCE_MODELS: dict[str, str] = {
     "template": "templates_app.MessageTemplate",
     "conversation": "messaging.Conversation",
     "message": "messaging.Message",
+    "webhook": "webhooks.Webhook",
+    "webhook_delivery": "webhooks.WebhookDelivery",
 }

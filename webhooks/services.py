@@ -40,14 +40,15 @@ MAX_HEADERS = 20
 
 
 def webhook_url_check(url: str) -> str:
-    """The URL as it will be sent, or a 400 on ``url`` naming the guard's rule. Checked again at
-    every delivery: the host's DNS may change after saving."""
+    """The URL to store, or a 400 on ``url`` naming the guard's rule. Checked again at every
+    delivery: the host's DNS may change after saving."""
     try:
         return http.vet_url(url).url
     except http.OutgoingURLRefused as exc:
         raise FieldInvalid("url", exc.message, code="URL_REFUSED") from None
-    except http.OutgoingConnectionFailed as exc:
-        raise FieldInvalid("url", exc.message, code="URL_UNRESOLVABLE") from None
+    except http.OutgoingConnectionFailed:
+        # A host that does not resolve yet is no danger (every delivery vets it again).
+        return url.strip()
 
 
 def _check_events(events: list[str]) -> list[str]:
