@@ -389,7 +389,9 @@ OUTGOING_HTTP_ALLOW_NETWORKS = env_list("OUTGOING_HTTP_ALLOW_NETWORKS", [])
 
 # --- Webhooks (webhooks/, docs/webhooks.md) -------------------------------------------------
 # Seconds to wait after failed attempt 1, 2, ... (jittered by ±WEBHOOK_RETRY_JITTER); then give up.
-WEBHOOK_RETRY_SCHEDULE = [int(s) for s in env_list("WEBHOOK_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "36000", "36000"])]
+WEBHOOK_RETRY_SCHEDULE = [
+    int(s) for s in env_list("WEBHOOK_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "36000", "36000"])
+]
 WEBHOOK_RETRY_JITTER = 0.2
 # A webhook whose every attempt failed for this long is disabled (and `webhook:disabled` emitted).
 WEBHOOK_DISABLE_AFTER_SECONDS = env_int("WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 24 * 3600)
