@@ -33,6 +33,11 @@ class Receiver(ThreadingHTTPServer):
         self.requests: list[Received] = []
         self.check_timestamp = True
         self.lock = threading.Lock()
+        # hold_first: the first request is answered only once ``release`` is set (``held`` says
+        # it arrived), to kill a sender mid-delivery.
+        self.hold_first = False
+        self.held = threading.Event()
+        self.release = threading.Event()
 
     @property
     def url(self) -> str:
@@ -75,6 +80,10 @@ class _Handler(BaseHTTPRequestHandler):
         status = self.server.next_status()
         with self.server.lock:
             self.server.requests.append(Received(headers, body, self.server.verify(headers, body)))
+            hold = self.server.hold_first and len(self.server.requests) == 1
+        if hold:
+            self.server.held.set()
+            self.server.release.wait(60)
         self.send_response(status)
         if 300 <= status < 400:
             self.send_header("Location", self.server.url + "/elsewhere")
