@@ -12,13 +12,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from webhooks.models import Webhook, WebhookDelivery, WebhookLog
@@ -126,12 +127,12 @@ def deliveries_claim(
     return list(WebhookDelivery.objects.filter(pk__in=claimed).select_related("webhook").order_by("next_attempt_at"))
 
 
-def _log(delivery: WebhookDelivery, outcome: Outcome, *, attempt: int, next_at: datetime | None, now: datetime) -> None:
-    WebhookLog.objects.create(
+def _log_row(delivery: WebhookDelivery, outcome: Outcome, *, next_at: datetime | None, now: datetime) -> WebhookLog:
+    return WebhookLog(
         delivery=delivery,
         webhook_id=delivery.webhook_id,
         workspace_id=delivery.workspace_id,
-        attempt=attempt,
+        attempt=delivery.attempts + 1,
         success=outcome.success,
         status_code=outcome.status_code,
         duration_ms=outcome.duration_ms,
@@ -143,61 +144,104 @@ def _log(delivery: WebhookDelivery, outcome: Outcome, *, attempt: int, next_at: 
     )
 
 
-@transaction.atomic
-def delivery_finish(*, delivery: WebhookDelivery, outcome: Outcome, now: datetime) -> WebhookDelivery:
-    """Records the attempt, then: done, retry later, give up, or disable the webhook (410 Gone,
-    or failing for longer than ``WEBHOOK_DISABLE_AFTER_SECONDS``)."""
-    attempt = delivery.attempts + 1
-    webhook = Webhook.objects.select_for_update().get(pk=delivery.webhook_id)
+def _settle(delivery: WebhookDelivery, outcome: Outcome, webhook: Webhook, now: datetime) -> dict[str, Any]:
+    """What one attempt means for its delivery: done, retry later, give up, or disable the
+    webhook (410 Gone, or every attempt failing for ``WEBHOOK_DISABLE_AFTER_SECONDS``)."""
     failing_for = now - (webhook.failing_since or now)
     disable_reason = ""
     if not outcome.success and outcome.status_code == GONE:
         disable_reason = "The receiver answered 410 Gone."
     elif not outcome.success and failing_for >= timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER_SECONDS):
         disable_reason = f"Every delivery failed for {failing_for.days} days."
-    delay = None if outcome.success or disable_reason else retry_delay(attempt)
+    delay = None if outcome.success or disable_reason else retry_delay(delivery.attempts + 1)
     next_at = now + delay if delay is not None else None
     if outcome.success:
         status = WebhookDelivery.Status.SUCCEEDED
     else:
         status = WebhookDelivery.Status.PENDING if next_at else WebhookDelivery.Status.FAILED
-    # Only the holder of this claim writes: a worker whose claim ran out (another worker took
-    # the row over) must not overwrite the newer attempt; its attempt is still logged.
-    updated = WebhookDelivery.objects.filter(
-        pk=delivery.pk, attempts=delivery.attempts, claimed_until=delivery.claimed_until
-    ).update(
-        attempts=attempt,
-        status=status,
-        next_attempt_at=next_at,
-        claimed_until=None,
-        last_status_code=outcome.status_code,
-        last_error=outcome.error,
-        delivered_at=now if outcome.success else None,
-        updated_at=now,
-    )
-    _log(delivery, outcome, attempt=attempt, next_at=next_at if updated else None, now=now)
-    if updated:
+    return {"status": status, "next_attempt_at": next_at, "disable_reason": disable_reason}
+
+
+@transaction.atomic
+def deliveries_finish(*, results: list[tuple[WebhookDelivery, Outcome]], now: datetime) -> None:
+    """Records a batch of attempts in one transaction (one log row each) and settles each."""
+    webhooks = {
+        webhook.pk: webhook
+        for webhook in Webhook.objects.select_for_update().filter(pk__in={d.webhook_id for d, _ in results})
+    }
+    failing_before = {pk: webhook.failing_since for pk, webhook in webhooks.items()}
+    logs, disable = [], {}
+    # Successes (the common case) settle in one UPDATE per claim; failures row by row.
+    succeeded: dict[tuple[datetime | None, int | None], list[WebhookDelivery]] = {}
+    for delivery, outcome in results:
         if outcome.success:
-            Webhook.objects.filter(pk=webhook.pk, failing_since__isnull=False).update(failing_since=None)
-        elif webhook.failing_since is None:
-            Webhook.objects.filter(pk=webhook.pk).update(failing_since=now)
-        if next_at is not None:
-            enqueue_on_commit("webhooks.deliver", run_after=next_at, delivery_ids=[str(delivery.pk)])
-        if disable_reason:
-            webhook_disable(webhook=webhook, reason=disable_reason, now=now)
-    delivery.refresh_from_db()
-    return delivery
+            succeeded.setdefault((delivery.claimed_until, outcome.status_code), []).append(delivery)
+            webhooks[delivery.webhook_id].failing_since = None
+            logs.append(_log_row(delivery, outcome, next_at=None, now=now))
+    for (claimed_until, status_code), rows in succeeded.items():
+        WebhookDelivery.objects.filter(pk__in=[row.pk for row in rows], claimed_until=claimed_until).update(
+            attempts=F("attempts") + 1,
+            status=WebhookDelivery.Status.SUCCEEDED,
+            next_attempt_at=None,
+            claimed_until=None,
+            last_status_code=status_code,
+            last_error="",
+            delivered_at=now,
+            updated_at=now,
+        )
+    for delivery, outcome in results:
+        if outcome.success:
+            continue
+        webhook = webhooks[delivery.webhook_id]
+        settled = _settle(delivery, outcome, webhook, now)
+        # Only the holder of this claim writes: a worker whose claim ran out (another worker
+        # took the row over) must not overwrite the newer attempt; its attempt is still logged.
+        updated = WebhookDelivery.objects.filter(
+            pk=delivery.pk, attempts=delivery.attempts, claimed_until=delivery.claimed_until
+        ).update(
+            attempts=delivery.attempts + 1,
+            status=settled["status"],
+            next_attempt_at=settled["next_attempt_at"],
+            claimed_until=None,
+            last_status_code=outcome.status_code,
+            last_error=outcome.error,
+            delivered_at=now if outcome.success else None,
+            updated_at=now,
+        )
+        logs.append(_log_row(delivery, outcome, next_at=settled["next_attempt_at"] if updated else None, now=now))
+        if not updated:
+            continue
+        if webhook.failing_since is None:
+            webhook.failing_since = now
+        if settled["next_attempt_at"] is not None:
+            enqueue_on_commit("webhooks.deliver", run_after=settled["next_attempt_at"], delivery_ids=[str(delivery.pk)])
+        if settled["disable_reason"]:
+            disable[webhook.pk] = settled["disable_reason"]
+    WebhookLog.objects.bulk_create(logs)
+    for pk, webhook in webhooks.items():
+        if webhook.failing_since != failing_before[pk]:
+            Webhook.objects.filter(pk=pk).update(failing_since=webhook.failing_since)
+    for pk, reason in disable.items():
+        webhook_disable(webhook=webhooks[pk], reason=reason, now=now)
 
 
 def deliveries_send(*, ids: Iterable[str] | None = None, now: datetime | None = None, limit: int | None = None) -> int:
-    """Claims and sends due deliveries (``ids``: only those); returns how many were attempted."""
-    clock = now
-    claimed = deliveries_claim(now=clock or timezone.now(), ids=ids, limit=limit)
-    for delivery in claimed:
-        moment = clock or timezone.now()
-        delivery_finish(
-            delivery=delivery, outcome=send(webhook=delivery.webhook, delivery=delivery, now=moment), now=moment
-        )
+    """Claims due deliveries (``ids``: only those), sends them ``WEBHOOK_CONCURRENCY`` at a time
+    (one receiver sees them in no set order) and records the batch; returns how many."""
+    claimed = deliveries_claim(now=now or timezone.now(), ids=ids, limit=limit)
+    if not claimed:
+        return 0
+
+    def attempt(delivery: WebhookDelivery) -> tuple[WebhookDelivery, Outcome]:
+        return delivery, send(webhook=delivery.webhook, delivery=delivery, now=now or timezone.now())
+
+    workers = min(settings.WEBHOOK_CONCURRENCY, len(claimed))
+    if workers <= 1:
+        results = [attempt(delivery) for delivery in claimed]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook") as pool:
+            results = list(pool.map(attempt, claimed))
+    deliveries_finish(results=results, now=now or timezone.now())
     return len(claimed)
 
 
@@ -239,5 +283,5 @@ def webhook_test(*, webhook: Webhook, now: datetime | None = None) -> Outcome:
             last_error=outcome.error,
             delivered_at=now if outcome.success else None,
         )
-        _log(delivery, outcome, attempt=1, next_at=None, now=now)
+        _log_row(delivery, outcome, next_at=None, now=now).save()
     return outcome

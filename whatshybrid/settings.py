@@ -400,6 +400,8 @@ WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 15)
 # A worker's claim on the deliveries it is sending; past it (the worker died) the sweep takes over.
 WEBHOOK_CLAIM_SECONDS = env_int("WEBHOOK_CLAIM_SECONDS", 60)
 WEBHOOK_BATCH_SIZE = env_int("WEBHOOK_BATCH_SIZE", 50)
+# Deliveries of one batch sent at once (threads of the worker).
+WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 8)
 # After a rotation the old secret signs too, for this long.
 WEBHOOK_SECRET_ROTATION_SECONDS = env_int("WEBHOOK_SECRET_ROTATION_SECONDS", 24 * 3600)
 WEBHOOK_INCOMING_MAX_BYTES = env_int("WEBHOOK_INCOMING_MAX_BYTES", 256 * 1024)

@@ -258,6 +258,7 @@ def test_a_claimed_delivery_is_left_alone_until_its_claim_expires(workspace, rec
     assert WebhookDelivery.objects.get().status == "succeeded"
     # The first worker's late report must not overwrite the attempt that took its place.
     failure = delivery.Outcome(False, 500, 3, error_class="HTTPStatus", error="late")
-    stale = delivery.delivery_finish(delivery=claimed, outcome=failure, now=now + timedelta(seconds=62))
-    assert (stale.status, stale.attempts) == ("succeeded", 1)
+    delivery.deliveries_finish(results=[(claimed, failure)], now=now + timedelta(seconds=62))
+    claimed.refresh_from_db()
+    assert (claimed.status, claimed.attempts) == ("succeeded", 1)
     assert WebhookLog.objects.count() == 2
