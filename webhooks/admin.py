@@ -26,9 +26,26 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class WebhookAdminForm(forms.ModelForm):
+    """The services' own checks, as form errors (the URL guard names its rule)."""
+
     class Meta:
         model = Webhook
         fields = ["workspace", *EDITABLE]
+
+    def _checked(self, check: Any, name: str) -> Any:
+        try:
+            return check(self.cleaned_data[name])
+        except FieldInvalid as exc:
+            raise forms.ValidationError(exc.reason) from None
+
+    def clean_url(self) -> str:
+        return self._checked(services.webhook_url_check, "url")
+
+    def clean_events(self) -> list[str]:
+        return self._checked(services.webhook_events_check, "events")
+
+    def clean_headers(self) -> dict[str, str]:
+        return self._checked(services.webhook_headers_check, "headers")
 
 
 @admin.register(Webhook)
@@ -46,17 +63,14 @@ class WebhookAdmin(admin.ModelAdmin):
         return [*self.readonly_fields, "workspace"] if obj else self.readonly_fields
 
     def save_model(self, request: HttpRequest, obj: Webhook, form: Any, change: bool) -> None:
-        try:
-            if change:
-                services.webhook_update(webhook=obj, data={name: form.cleaned_data[name] for name in form.changed_data})
-                return
-            created = services.webhook_create(
-                workspace=form.cleaned_data["workspace"],
-                created_by=request.user,
-                **{name: form.cleaned_data[name] for name in EDITABLE},
-            )
-        except FieldInvalid as exc:
-            raise forms.ValidationError(exc.message) from None
+        if change:
+            services.webhook_update(webhook=obj, data={name: form.cleaned_data[name] for name in form.changed_data})
+            return
+        created = services.webhook_create(
+            workspace=form.cleaned_data["workspace"],
+            created_by=request.user,
+            **{name: form.cleaned_data[name] for name in EDITABLE},
+        )
         obj.pk, obj._state.adding, obj._state.db = created.pk, False, created._state.db
 
     def delete_model(self, request: HttpRequest, obj: Webhook) -> None:

@@ -51,7 +51,7 @@ def webhook_url_check(url: str) -> str:
         return url.strip()
 
 
-def _check_events(events: list[str]) -> list[str]:
+def webhook_events_check(events: list[str]) -> list[str]:
     unknown = [name for name in events if name != ALL_EVENTS and name not in EVENTS]
     if unknown:
         raise FieldInvalid("events", f"Unknown event(s): {', '.join(unknown)}. See GET /api/v1/webhooks/events.")
@@ -60,7 +60,7 @@ def _check_events(events: list[str]) -> list[str]:
     return list(dict.fromkeys(events))
 
 
-def _check_headers(headers: dict[str, str]) -> dict[str, str]:
+def webhook_headers_check(headers: dict[str, str]) -> dict[str, str]:
     if len(headers) > MAX_HEADERS:
         raise FieldInvalid("headers", f"At most {MAX_HEADERS} headers.")
     for name in headers:
@@ -86,8 +86,8 @@ def webhook_create(
         workspace=workspace,
         name=name,
         url=webhook_url_check(url),
-        events=_check_events(events),
-        headers=_check_headers(headers or {}),
+        events=webhook_events_check(events),
+        headers=webhook_headers_check(headers or {}),
         active=active,
         secret=secret_generate(),
         created_by=created_by,
@@ -100,9 +100,9 @@ def webhook_update(*, webhook: Webhook, data: dict[str, Any]) -> Webhook:
     if "url" in data:
         webhook.url = webhook_url_check(data["url"])
     if "events" in data:
-        webhook.events = _check_events(data["events"])
+        webhook.events = webhook_events_check(data["events"])
     if "headers" in data:
-        webhook.headers = _check_headers(data["headers"] or {})
+        webhook.headers = webhook_headers_check(data["headers"] or {})
     if "name" in data:
         webhook.name = data["name"]
     if "active" in data:
