@@ -275,3 +275,10 @@ def test_cloud_api_bad_signatures_are_401_and_store_nothing(anon_client, workspa
         )
     assert_json_error(post(anon_client, workspace, body, {"HTTP_X_HUB_SIGNATURE_256": "sha256=00"}), 401)
     assert not InboundLog.objects.exists() and not Message.objects.exists()
+
+
+def test_incoming_is_rate_limited(anon_client, workspace, inbound_secret, settings) -> None:
+    settings.RATELIMIT_ENABLE = True
+    settings.RATELIMIT_WEBHOOKS = "2/m"
+    statuses = [post(anon_client, workspace, *signed(inbound_secret, RECEIVED)).status_code for _ in range(3)]
+    assert statuses == [202, 202, 429]
