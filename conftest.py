@@ -16,6 +16,9 @@ from rest_framework.test import APIClient
 from accounts.models import Membership, User, Workspace
 from accounts.services import session_start, workspace_create
 
+# Fixtures shared across apps' test packages (``listeners``: counting TCP listeners).
+pytest_plugins = ["whatshybrid.api.tests.listeners"]
+
 _counter = itertools.count(1)
 
 

@@ -57,6 +57,7 @@ class Route:
 
 
 MANAGERS_WRITE = {"put": MANAGER_ROLES, "patch": MANAGER_ROLES}
+MANAGERS_ALL = dict.fromkeys(("get", "post", "put", "patch", "delete"), MANAGER_ROLES)
 
 ROUTES: dict[str, Route] = {
     # --- probes and docs
@@ -142,6 +143,21 @@ ROUTES: dict[str, Route] = {
     "api/v1/templates/{pk}": Route(DETAIL, params={"pk": "template"}),
     "api/v1/templates/{pk}/use": Route(ACTION, params={"pk": "template"}),
     "api/v1/templates/{pk}/render": Route(ACTION, params={"pk": "template"}, roles={"post": ALL_ROLES}),
+    # --- webhooks (issue 18): owners and admins only, reads included
+    "api/v1/webhooks": Route(COLLECTION, resource="webhook", roles=MANAGERS_ALL),
+    "api/v1/webhooks/events": Route(SINGLETON, roles=MANAGERS_ALL),
+    "api/v1/webhooks/{pk}": Route(DETAIL, params={"pk": "webhook"}, roles=MANAGERS_ALL),
+    "api/v1/webhooks/{pk}/rotate-secret": Route(ACTION, params={"pk": "webhook"}, roles=MANAGERS_ALL),
+    "api/v1/webhooks/{pk}/test": Route(ACTION, params={"pk": "webhook"}, roles=MANAGERS_ALL),
+    "api/v1/webhooks/{pk}/deliveries": Route(NESTED, params={"pk": "webhook"}, roles=MANAGERS_ALL),
+    "api/v1/webhooks/{pk}/deliveries/{delivery_id}/redeliver": Route(
+        NESTED, params={"pk": "webhook", "delivery_id": "webhook_delivery"}, roles=MANAGERS_ALL
+    ),
+    "api/v1/webhooks/inbound-settings": Route(SINGLETON, roles=MANAGERS_ALL),
+    "api/v1/webhooks/inbound-settings/rotate-secret": Route(SINGLETON, roles=MANAGERS_ALL),
+    # Signed by the sender (the workspace's inbound secret / the WhatsApp app secret), no token.
+    "api/v1/webhooks/incoming/{workspace_id}": Route(PUBLIC, params={"workspace_id": "workspace"}),
+    "api/v1/webhooks/incoming/{workspace_id}/whatsapp": Route(PUBLIC, params={"workspace_id": "workspace"}),
 }
 
 # Whole subtrees with one kind (the admin has hundreds of generated routes).

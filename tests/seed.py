@@ -261,6 +261,26 @@ def knowledge_item_payload(s: Seeder) -> dict[str, Any]:
     return {"type": "faq", "question": s.text("Pergunta"), "answer": s.text("Resposta")}
 
 
+def webhook_payload(s: Seeder) -> dict[str, Any]:
+    # ``.invalid`` never resolves (RFC 2606): accepted at save, and a delivery fails at once.
+    return {"name": s.text("Webhook"), "url": "https://hooks.invalid/seed", "events": ["*"]}
+
+
+def webhook_delivery_create(s: Seeder) -> dict[str, Any]:
+    """The delivery a test send leaves in the webhook's log."""
+    webhook_id = s.id("webhook")
+    s.call("post", f"/api/v1/webhooks/{webhook_id}/test")
+    reply = s.call("get", f"/api/v1/webhooks/{webhook_id}/deliveries")
+    if reply.status != 200 or not reply.body["deliveries"]:
+        raise SeedError(f"seeding a webhook delivery -> {reply.status} {reply.text[:300]}")
+    return reply.body["deliveries"][0]
+
+
+def own_workspace(s: Seeder) -> dict[str, Any]:
+    """The caller's workspace (the public incoming-webhook URLs name it)."""
+    return s.call("get", "/api/v1/auth/me").body["workspace"]
+
+
 def _create(route: str, key: str, payload: Callable[[Seeder], dict[str, Any]]) -> Callable[[Seeder], dict]:
     return lambda s: s.post("/" + route, payload(s), key)
 
@@ -295,6 +315,9 @@ RECIPES: dict[str, Recipe] = {
     "knowledge_item": Recipe(
         "api/v1/ai/knowledge", _create("api/v1/ai/knowledge", "item", knowledge_item_payload), knowledge_item_payload
     ),
+    "webhook": Recipe("api/v1/webhooks", _create("api/v1/webhooks", "webhook", webhook_payload), webhook_payload),
+    "webhook_delivery": Recipe("api/v1/webhooks/{pk}/test", webhook_delivery_create, needs=("webhook",)),
+    "workspace": Recipe("api/v1/auth/me", own_workspace),
 }
 
 # The model behind each resource (mass-assignment and snapshot checks read rows back).
@@ -309,4 +332,6 @@ RESOURCE_MODELS: dict[str, str] = {
     "conversation": "messaging.Conversation",
     "message": "messaging.Message",
     "knowledge_item": "ai.KnowledgeItem",
+    "webhook": "webhooks.Webhook",
+    "webhook_delivery": "webhooks.WebhookDelivery",
 }

@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "tasks",
     "templates_app",
     "ai",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -419,6 +420,26 @@ AI_KNOWLEDGE_CONTENT_MAX_CHARS = env_int("AI_KNOWLEDGE_CONTENT_MAX_CHARS", 100_0
 # Credits per 1,000 tokens (prompt + completion) by model; "*" is every other model. JSON.
 AI_CREDITS_PER_1K_TOKENS = json.loads(env_str("AI_CREDITS_PER_1K_TOKENS", '{"*": 1}'))
 # --- end of AI ---------------------------------------------------------------------------
+
+# --- Webhooks (webhooks/, docs/webhooks.md) -------------------------------------------------
+# Seconds to wait after failed attempt 1, 2, ... (jittered by ±WEBHOOK_RETRY_JITTER); then give up.
+WEBHOOK_RETRY_SCHEDULE = [
+    int(s) for s in env_list("WEBHOOK_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "36000", "36000"])
+]
+WEBHOOK_RETRY_JITTER = 0.2
+# A webhook whose every attempt failed for this long is disabled (and `webhook:disabled` emitted).
+WEBHOOK_DISABLE_AFTER_SECONDS = env_int("WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 24 * 3600)
+WEBHOOK_CONNECT_TIMEOUT = env_int("WEBHOOK_CONNECT_TIMEOUT", 5)
+WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 15)
+# A worker's claim on the deliveries it is sending; past it (the worker died) the sweep takes over.
+WEBHOOK_CLAIM_SECONDS = env_int("WEBHOOK_CLAIM_SECONDS", 60)
+WEBHOOK_BATCH_SIZE = env_int("WEBHOOK_BATCH_SIZE", 50)
+# Deliveries of one batch sent at once (threads of the worker).
+WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 8)
+# After a rotation the old secret signs too, for this long.
+WEBHOOK_SECRET_ROTATION_SECONDS = env_int("WEBHOOK_SECRET_ROTATION_SECONDS", 24 * 3600)
+WEBHOOK_INCOMING_MAX_BYTES = env_int("WEBHOOK_INCOMING_MAX_BYTES", 256 * 1024)
+SCHEDULE_WEBHOOK_DELIVERIES_SECONDS = env_int("SCHEDULE_WEBHOOK_DELIVERIES_SECONDS", 30)
 
 # --- CORS (client contract) ---------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", ["https://web.whatsapp.com"])

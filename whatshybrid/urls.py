@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("tasks.api.urls")),
     path("", include("templates_app.api.urls")),
     path("", include("ai.api.urls")),
+    path("", include("webhooks.api.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

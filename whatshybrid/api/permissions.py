@@ -16,7 +16,8 @@ MANAGER_ROLES = frozenset({OWNER, ADMIN})
 class HasWorkspaceRole(BasePermission):
     """Reads need any role; writes need ``view.write_roles`` (agents and up by default).
 
-    A view narrows per action with ``role_requirements = {"destroy": MANAGER_ROLES}``.
+    A view narrows per action with ``role_requirements = {"destroy": MANAGER_ROLES}``, or all its
+    reads with ``read_roles``.
     """
 
     message = "Your role in this workspace does not allow this action."
@@ -28,5 +29,9 @@ class HasWorkspaceRole(BasePermission):
         action = getattr(view, "action", None)
         required = getattr(view, "role_requirements", {}).get(action)
         if required is None:
-            required = ALL_ROLES if request.method in SAFE_METHODS else getattr(view, "write_roles", WRITER_ROLES)
+            required = (
+                getattr(view, "read_roles", ALL_ROLES)
+                if request.method in SAFE_METHODS
+                else getattr(view, "write_roles", WRITER_ROLES)
+            )
         return membership.role in required

@@ -32,8 +32,11 @@ def test_every_app_registers_its_jobs_and_periodic_jobs_at_startup():
         "scheduling.reclaim_jobs",
         "tasks.reminder",
         "tasks.reminders_sweep",
+        "webhooks.deliver",
+        "webhooks.deliver_due",
     }
     assert [(job.name, job.interval_setting, job.job_name) for job in jobs.periodic_jobs()] == [
+        ("deliver_webhooks", "SCHEDULE_WEBHOOK_DELIVERIES_SECONDS", "webhooks.deliver_due"),
         ("prune", "SCHEDULE_PRUNE_SECONDS", "api.prune"),
         ("prune_events", "SCHEDULE_PRUNE_EVENTS_SECONDS", "realtime.prune_events"),
         ("reclaim_jobs", "SCHEDULE_RECLAIM_JOBS_SECONDS", "scheduling.reclaim_jobs"),

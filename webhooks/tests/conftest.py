@@ -1,0 +1,1 @@
+from webhooks.tests.receiver import receiver  # noqa: F401  (a fixture of this package)
