@@ -48,8 +48,10 @@ def intervals(settings):
 
 @pytest.fixture(autouse=True)
 def _without_the_reclaim_job(settings):
-    # These tests follow the three jobs above; the job reclaim has its own tests (test_reclaim.py).
+    # These tests follow the three jobs above; the job reclaim has its own tests (test_reclaim.py),
+    # the webhook delivery sweep its own (webhooks/tests).
     settings.SCHEDULE_RECLAIM_JOBS_SECONDS = 0
+    settings.SCHEDULE_WEBHOOK_DELIVERIES_SECONDS = 0
     settings.JOB_HEARTBEAT_SECONDS = 0  # the in-process worker's jobs need no lease here
 
 
@@ -146,6 +148,7 @@ def test_an_interval_of_zero_switches_a_job_off(intervals):
     out = StringIO()
     call_command("scheduler", "--list", stdout=out)
     assert out.getvalue().splitlines() == [
+        "deliver_webhooks: off (SCHEDULE_WEBHOOK_DELIVERIES_SECONDS)",
         "prune: every 100s (SCHEDULE_PRUNE_SECONDS)",
         "prune_events: off (SCHEDULE_PRUNE_EVENTS_SECONDS)",
         "reclaim_jobs: off (SCHEDULE_RECLAIM_JOBS_SECONDS)",
