@@ -84,7 +84,7 @@ def test_serve_starts_http_worker_and_scheduler_and_stops_them_on_sigint(tmp_pat
         # The scheduler thread enqueued the periodic jobs at start and the worker ran them: no cron.
         ran: dict[str, str] = {}
         jobs_deadline = time.monotonic() + 30
-        while (len(ran) < 3 or set(ran.values()) != {"SUCCESSFUL"}) and time.monotonic() < jobs_deadline:
+        while (len(ran) < 4 or set(ran.values()) != {"SUCCESSFUL"}) and time.monotonic() < jobs_deadline:
             time.sleep(0.3)
             with sqlite3.connect(tmp_path / "serve.sqlite3", timeout=20) as db:
                 ran = dict(db.execute("SELECT task_path, status FROM django_tasks_database_dbtaskresult").fetchall())
@@ -92,6 +92,7 @@ def test_serve_starts_http_worker_and_scheduler_and_stops_them_on_sigint(tmp_pat
             "whatshybrid.api.jobs.prune_expired": "SUCCESSFUL",
             "whatshybrid.realtime.jobs.events_prune_job": "SUCCESSFUL",
             "tasks.jobs.task_reminders_sweep_job": "SUCCESSFUL",
+            "webhooks.jobs.webhook_deliver_due_job": "SUCCESSFUL",
         }, ran
 
         probe = [sys.executable, "-m", "whatshybrid.api.healthcheck"]
