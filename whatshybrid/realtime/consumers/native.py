@@ -23,7 +23,7 @@ def _event_frame(message: dict[str, Any]) -> str:
     return dumps({"seq": message["seq"], "event": message["event"], "data": message["data"], "ts": message["ts"]})
 
 
-def _parse_seq(raw: Any) -> int | None:
+def parse_seq(raw: Any) -> int | None:
     """A non-negative integer, or None when ``raw`` is not one."""
     if isinstance(raw, bool):
         return None
@@ -49,7 +49,7 @@ class EventStreamConsumer(WorkspaceStreamConsumer):
             return
         resume_from = None
         if "resume_from" in query:
-            resume_from = _parse_seq(query["resume_from"][0])
+            resume_from = parse_seq(query["resume_from"][0])
             if resume_from is None:
                 await self.send_control("error", message="resume_from must be a non-negative integer.")
                 await self.close(code=CLOSE_BAD_REQUEST)
@@ -70,7 +70,7 @@ class EventStreamConsumer(WorkspaceStreamConsumer):
         if kind == "ping":
             await self.send_control("pong")
         elif kind == "resume" and self.identity is not None:
-            resume_from = _parse_seq(message.get("resume_from"))
+            resume_from = parse_seq(message.get("resume_from"))
             if resume_from is None:
                 await self.send_control("error", message="resume_from must be a non-negative integer.")
                 return

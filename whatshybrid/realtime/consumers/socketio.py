@@ -29,7 +29,7 @@ from whatshybrid.realtime.consumers.base import (
     dumps,
     frame_cache,
 )
-from whatshybrid.realtime.consumers.native import _parse_seq
+from whatshybrid.realtime.consumers.native import parse_seq
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ class SocketIOConsumer(WorkspaceStreamConsumer):
         await self.start_stream(identity)
         self._authenticated()
         await self.send_packet(sio.Packet(sio.CONNECT, {"sid": self.sid}))
-        resume_from = _parse_seq(auth.get("resume_from"))
+        resume_from = parse_seq(auth.get("resume_from"))
         if resume_from is not None:
             await self.replay(resume_from)
 
