@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from contacts.models import Contact, ContactImport
-from contacts.payloads import contact_payload
+from contacts.payloads import contact_payload, contact_representation
 from contacts.phones import normalize_phone
 from crm.models import Label
 from whatshybrid.api.errors import Conflict
@@ -74,7 +74,11 @@ def contact_create(*, workspace: Workspace, phone: str, labels: list | None = No
     _save_unique(contact, force_insert=True)
     if labels:
         contact.labels.set(labels)
-    publish(workspace, "contact:created", contact_payload(contact))
+        payload = contact_payload(contact)
+    else:
+        contact._label_rows = []  # just inserted, with no label links: nothing to read back
+        payload = contact_representation(contact)
+    publish(workspace, "contact:created", payload)
     return contact
 
 
