@@ -76,6 +76,10 @@ class WebhookAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Webhook) -> None:
         services.webhook_delete(webhook=obj)
 
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for webhook in queryset:
+            services.webhook_delete(webhook=webhook)
+
     @admin.action(description="Send a test event")
     def send_test(self, request: HttpRequest, queryset: QuerySet) -> None:
         for webhook in queryset:

@@ -7,7 +7,7 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         from webhooks.jobs import webhook_deliver_due_job, webhook_deliver_job
-        from webhooks.services import deliveries_record
+        from webhooks.services import OUTBOX, deliveries_record
         from whatshybrid.events import register_event, subscribe_in_transaction
         from whatshybrid.jobs import register_job, register_periodic
 
@@ -21,4 +21,4 @@ class WebhooksConfig(AppConfig):
             "the webhook, when deliveries stop (410 Gone or failing too long)",
             payload="webhooks.payloads.webhook_payload",
         )
-        subscribe_in_transaction(deliveries_record)
+        subscribe_in_transaction(deliveries_record, opt_in=OUTBOX)

@@ -2,7 +2,8 @@
 
 The outbox row of an event is written by ``deliveries_record`` inside the publishing
 transaction (an in-transaction subscriber of the event log), so an event and its deliveries
-commit or roll back together; ``webhooks.delivery`` sends them.
+commit or roll back together; ``webhooks.delivery`` sends them. It runs only in workspaces with an
+active webhook: every write that can change that ends with ``_outbox_opt_in_update``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from whatshybrid import http
 from whatshybrid.api.errors import FieldInvalid
 from whatshybrid.events import EVENTS
 from whatshybrid.jobs import enqueue_on_commit
-from whatshybrid.realtime.publisher import publish
+from whatshybrid.realtime.publisher import opt_in_update, publish
 
 if TYPE_CHECKING:
     from whatshybrid.realtime.models import Event
@@ -37,6 +38,8 @@ RESERVED_HEADERS = frozenset(
     {"content-type", "content-length", "host", "transfer-encoding", "user-agent", "connection"}
 )
 MAX_HEADERS = 20
+# The name deliveries_record subscribes under (webhooks/apps.py).
+OUTBOX = "webhooks"
 
 
 def webhook_url_check(url: str) -> str:
@@ -82,7 +85,7 @@ def webhook_create(
     created_by: User | None = None,
 ) -> Webhook:
     """The new webhook with its secret (``webhook.secret``: show it to the caller once)."""
-    return Webhook.objects.create(
+    webhook = Webhook.objects.create(
         workspace=workspace,
         name=name,
         url=webhook_url_check(url),
@@ -92,6 +95,8 @@ def webhook_create(
         secret=secret_generate(),
         created_by=created_by,
     )
+    _outbox_opt_in_update(webhook.workspace_id)
+    return webhook
 
 
 @transaction.atomic
@@ -110,12 +115,14 @@ def webhook_update(*, webhook: Webhook, data: dict[str, Any]) -> Webhook:
             webhook.disabled_at, webhook.disabled_reason, webhook.failing_since = None, "", None
         webhook.active = data["active"]
     webhook.save()
+    _outbox_opt_in_update(webhook.workspace_id)
     return webhook
 
 
 @transaction.atomic
 def webhook_delete(*, webhook: Webhook) -> None:
     webhook.delete()
+    _outbox_opt_in_update(webhook.workspace_id)
 
 
 @transaction.atomic
@@ -146,6 +153,7 @@ def webhook_disable(*, webhook: Webhook, reason: str, now: datetime | None = Non
         return webhook
     webhook.active, webhook.disabled_at, webhook.disabled_reason = False, now, reason[:200]
     webhook.save(update_fields=["active", "disabled_at", "disabled_reason", "updated_at"])
+    _outbox_opt_in_update(webhook.workspace_id)
     WebhookDelivery.objects.filter(webhook=webhook, status=WebhookDelivery.Status.PENDING).update(
         status=WebhookDelivery.Status.FAILED, last_error="The webhook was disabled.", claimed_until=None
     )
@@ -163,9 +171,15 @@ def event_body(*, event_type: str, workspace_id: Any, data: Any, timestamp: date
     )
 
 
+def _outbox_opt_in_update(workspace_id: Any) -> None:
+    opt_in_update(
+        workspace_id, OUTBOX, wanted=lambda: Webhook.objects.filter(workspace_id=workspace_id, active=True).exists()
+    )
+
+
 def deliveries_record(events: Sequence[Event]) -> None:
     """The outbox subscriber: one delivery per (event, active webhook that wants it), written in
-    the publishing transaction. One query when the workspace has no webhook."""
+    the publishing transaction of a workspace opted in to ``OUTBOX``."""
     workspace_id = events[0].workspace_id
     hooks = list(Webhook.objects.filter(workspace_id=workspace_id, active=True).values_list("id", "events"))
     if not hooks:

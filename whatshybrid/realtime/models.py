@@ -8,6 +8,9 @@ class EventSequence(models.Model):
 
     workspace = models.OneToOneField("accounts.Workspace", on_delete=models.CASCADE, primary_key=True, related_name="+")
     last_seq = models.BigIntegerField(default=0)
+    # Names of the in-transaction subscribers that run in this workspace (whatshybrid.events):
+    # read with the counter, so a subscriber the workspace does not use costs no query.
+    opted_in = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return f"{self.workspace_id} @ {self.last_seq}"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -31,7 +31,7 @@ from whatshybrid.realtime.frames import batch_dispatch_message, dispatch_message
 from whatshybrid.realtime.hub import embedded_mode, relay
 from whatshybrid.realtime.models import Event, EventSequence
 
-__all__ = ["batches", "event_message", "fan_out", "publish", "publish_many", "workspace_group"]
+__all__ = ["batches", "event_message", "fan_out", "opt_in_update", "publish", "publish_many", "workspace_group"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +40,33 @@ logger = logging.getLogger(__name__)
 _SQLITE_PAUSE_CAP_SECONDS = 0.1
 
 
-def _reserve(workspace_id: Any, count: int) -> int:
+def _reserve(workspace_id: Any, count: int) -> tuple[int, list[str]]:
     """Takes ``count`` numbers from the workspace's counter (creating it on first use) and
-    returns the first; the counter stays locked until the transaction ends."""
+    returns the first with the workspace's opted-in subscribers; the counter stays locked until
+    the transaction ends."""
     counter = EventSequence.objects.filter(workspace_id=workspace_id)
     if not counter.update(last_seq=F("last_seq") + count):
         # First event of this workspace: concurrent creators all succeed, then all bump in turn.
         EventSequence.objects.bulk_create([EventSequence(workspace_id=workspace_id)], ignore_conflicts=True)
         counter.update(last_seq=F("last_seq") + count)
-    return counter.values_list("last_seq", flat=True).get() - count + 1
+    last_seq, opted_in = counter.values_list("last_seq", "opted_in").get()
+    return last_seq - count + 1, opted_in
+
+
+def opt_in_update(workspace_id: Any, name: str, *, wanted: Callable[[], bool]) -> None:
+    """Opts the workspace in to (or out of) the in-transaction subscriber ``name``, as ``wanted()``
+    answers with the workspace's event counter locked.
+
+    Call it in the transaction that changes what ``wanted()`` reads, after the change. The lock
+    makes such transactions take turns, each one's ``wanted()`` seeing what the earlier ones
+    committed, so the last to commit leaves the right answer; a publisher reads the flag under
+    the same lock, so it never misses a change committed before its own write.
+    """
+    with transaction.atomic(savepoint=False):
+        _first, opted_in = _reserve(workspace_id, 0)
+        names = {*opted_in, name} if wanted() else set(opted_in) - {name}
+        if names != set(opted_in):
+            EventSequence.objects.filter(workspace_id=workspace_id).update(opted_in=sorted(names))
 
 
 def fan_out(events: Sequence[Event]) -> None:
@@ -81,12 +99,12 @@ def publish_many(workspace: Any, events: Sequence[tuple[str, dict[str, Any]]]) -
     # transaction anyway. The block only opens a transaction when the caller has none, so the
     # lock taken by the counter bump lasts until the rows are in.
     with transaction.atomic(savepoint=False):
-        first = _reserve(workspace_id, len(events))
+        first, opted_in = _reserve(workspace_id, len(events))
         rows = Event.objects.bulk_create(
             Event(workspace_id=workspace_id, seq=seq, name=name, payload=payload)
             for seq, (name, payload) in enumerate(events, start=first)
         )
-        notify_in_transaction(rows)
+        notify_in_transaction(rows, opted_in)
     transaction.on_commit(lambda: notify_after_commit(rows))
     return rows
 

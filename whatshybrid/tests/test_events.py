@@ -14,7 +14,7 @@ from django.db import transaction
 
 from whatshybrid import events
 from whatshybrid.realtime.models import Event
-from whatshybrid.realtime.publisher import publish, publish_many
+from whatshybrid.realtime.publisher import opt_in_update, publish, publish_many
 from whatshybrid.scheduling.models import ScheduleEntry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,6 +105,27 @@ def test_an_in_transaction_subscriber_commits_and_rolls_back_with_the_events(wor
         raise RuntimeError("the service fails after publishing")
     assert not ScheduleEntry.objects.filter(name__startswith="outbox-3").exists()
     assert Event.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_opt_in_subscriber_runs_only_in_workspaces_that_opted_in(workspace, other_workspace, subscribers):
+    events.subscribe_in_transaction(outbox_writer, opt_in="outbox")
+    publish(workspace, "contact:created", {})
+    assert not ScheduleEntry.objects.exists()
+
+    opt_in_update(workspace.pk, "outbox", wanted=lambda: True)
+    publish(workspace, "contact:updated", {})
+    publish(other_workspace, "contact:updated", {})
+    assert list(ScheduleEntry.objects.values_list("name", flat=True)) == ["outbox-2-contact:updated"]
+
+    opt_in_update(workspace.pk, "outbox", wanted=lambda: False)
+    publish(workspace, "contact:deleted", {})
+    assert ScheduleEntry.objects.count() == 1
+    assert [e.seq for e in Event.objects.filter(workspace=workspace).order_by("seq")] == [
+        1,
+        2,
+        3,
+    ]  # opting takes no number
 
 
 @pytest.mark.django_db(transaction=True)
