@@ -8,6 +8,7 @@ from webhooks import delivery
 from webhooks.models import Webhook
 from webhooks.services import inbound_config_update, inbound_secret_rotate
 from webhooks.tests.factories import webhook_factory
+from whatshybrid.realtime.models import EventSequence
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +53,14 @@ def test_admin_writes_go_through_the_services(admin_client, workspace, receiver)
     refused = admin_client.post("/admin/webhooks/webhook/add/", {**form, "url": "http://169.254.169.254/"})
     assert refused.status_code == 200 and b"blocked_address" in refused.content
     assert Webhook.objects.count() == 1
+
+
+def test_the_admin_bulk_delete_goes_through_the_service(admin_client, workspace, receiver) -> None:
+    hooks = [webhook_factory(workspace=workspace, url=receiver.url) for _ in range(2)]
+    response = admin_client.post(
+        "/admin/webhooks/webhook/",
+        {"action": "delete_selected", "_selected_action": [str(h.pk) for h in hooks], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not Webhook.objects.exists()
+    assert EventSequence.objects.get(workspace=workspace).opted_in == []  # the outbox stops reading webhooks
