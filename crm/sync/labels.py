@@ -18,7 +18,7 @@ from django.db.models.functions import Lower
 from accounts.models import Workspace
 from contacts.sync import as_uuid, row_key
 from crm.models import Label, LabelsDocument
-from crm.sync.pipeline import read_color
+from crm.sync.pipeline import read_color, with_icon
 from whatshybrid.api.bodies import (
     epoch_ms,
     invalid,
@@ -118,7 +118,7 @@ def labels_merge(*, workspace: Workspace, document: LabelsIn, now: datetime.date
                 client_key=item.key,
                 name=item.name,
                 color=item.color,
-                client_extra={"icon": item.icon},
+                client_extra=with_icon({}, item.icon),
             )
             merge.created.append(row)
             by_key[item.key] = by_name[item.name.lower()] = row
@@ -130,7 +130,7 @@ def labels_merge(*, workspace: Workspace, document: LabelsIn, now: datetime.date
         if newer:
             taken = by_name.get(item.name.lower())
             name = item.name if taken is None or taken is row else row.name  # names stay unique
-            wanted = {"name": name, "color": item.color, "client_extra": {**row.client_extra, "icon": item.icon}}
+            wanted = {"name": name, "color": item.color, "client_extra": with_icon(row.client_extra, item.icon)}
             if any(getattr(row, field) != value for field, value in wanted.items()):
                 by_name.pop(row.name.lower(), None)
                 for field, value in wanted.items():

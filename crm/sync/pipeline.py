@@ -38,6 +38,13 @@ def read_color(item: dict[str, Any], path: str, default: str) -> str:
     return color.lower() or default
 
 
+def with_icon(extra: dict[str, Any], icon: str) -> dict[str, Any]:
+    """``client_extra`` carrying the client's icon. No icon is no key, as the stored rows without
+    one have it: a browser echoing ``"icon": ""`` back is not an edit (it rewrote every default
+    label and published their events)."""
+    return {**extra, "icon": icon} if icon else {key: value for key, value in extra.items() if key != "icon"}
+
+
 def read_pipeline(raw: Any) -> list[StageIn] | None:
     if raw is None:
         return None
@@ -103,7 +110,7 @@ def pipeline_merge(
                 client_key=item.key,
                 name=item.name,
                 color=item.color,
-                client_extra={"icon": item.icon},
+                client_extra=with_icon({}, item.icon),
                 position=stage_parked_position(len(stages) + len(merge.created)),
                 is_won=item.key == "won",
                 is_lost=item.key == "lost",
@@ -118,7 +125,7 @@ def pipeline_merge(
                 wanted = {
                     "name": item.name,
                     "color": item.color,
-                    "client_extra": {**stage.client_extra, "icon": item.icon},
+                    "client_extra": with_icon(stage.client_extra, item.icon),
                 }
                 if any(getattr(stage, name) != value for name, value in wanted.items()):
                     for name, value in wanted.items():

@@ -172,3 +172,14 @@ def test_statements_do_not_grow_with_the_chats_relabelled(client_for, make_membe
         return len([q for q in queries.captured_queries if '"accounts_' not in q["sql"].split("WHERE")[0]])
 
     assert statements(10, 0) == statements(240, 1000)
+
+
+def test_labels_echoed_back_without_icons_are_not_edits(api_client, workspace):
+    browser = Browser(api_client)
+    browser.sync()
+    browser.labels = api_client.post(SYNC, browser.body(), format="json").json()["data"]["labels"]
+    assert any(label["icon"] == "" for label in browser.labels["labels"])  # the workspace's defaults
+    published = events(workspace, "label:")
+    relabel(browser, {})  # a newer document whose label definitions are the server's own
+    browser.sync()
+    assert events(workspace, "label:") == published
