@@ -3,21 +3,24 @@
 One uvicorn process (the default topology) over its own database, rate limits off. Each client
 has its own conversation and deal (as one extension page would) and loops over a weighted mix:
 ``/auth/me``, contacts list, message create, deal move, lists of deals/tasks/templates, AI
-complete. An endpoint the server does not serve yet is left out and named in the output. The
+complete (over the fake provider of ``ai/tests/fake_provider.py`` on 127.0.0.1, with credits
+granted). An endpoint the server does not serve yet is left out and named in the output. The
 baseline of every latency row is ``/health`` (no auth, no database) under the same load.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
 
-from bench.common import LiveServer, Result, drive, isolated_database, percentile, register
+from ai.tests.fake_provider import FakeProvider
+from bench.common import LiveServer, Result, drive, grant_credits, isolated_database, percentile, register
 from tests.seed import Seeder, requests_transport
 
 Plan = Callable[[int, int], tuple[str, str, str, Any]]
@@ -89,12 +92,30 @@ def _seed(base_url: str, headers: dict[str, str], served: set[str], clients: int
     return context, unavailable
 
 
+@contextlib.contextmanager
+def _fake_provider() -> Iterator[FakeProvider]:
+    provider = FakeProvider()
+    try:
+        yield provider
+    finally:
+        provider.stop()
+
+
 def run(quick: bool) -> list[Result]:
     clients, duration = (8, 5.0) if quick else (32, 30.0)
-    with isolated_database("load") as env:
-        env = {**env, "RATELIMIT_ENABLE": "0", "LOG_LEVEL": "WARNING"}
+    with isolated_database("load") as env, _fake_provider() as provider:
+        env = {
+            **env,
+            "RATELIMIT_ENABLE": "0",
+            "LOG_LEVEL": "WARNING",
+            "OUTGOING_HTTP_ALLOW_NETWORKS": "127.0.0.0/8",
+            "AI_OPENAI_BASE_URL": provider.base_url,
+            "OPENAI_API_KEY": "sk-bench-0123456789",
+        }
         with LiveServer(env) as server:
-            token = register(server.url, "load@example.com")["accessToken"]
+            registered = register(server.url, "load@example.com")
+            token = registered["accessToken"]
+            grant_credits(env, registered["workspace"]["id"], 1_000_000)
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
             served = _served(server.url)
             context, unavailable = _seed(server.url, headers, served, clients)

@@ -206,6 +206,12 @@ def register(base_url: str, email: str, password: str = "Bench-Passw0rd-2026") -
     return response.json()
 
 
+def grant_credits(env: dict[str, str], workspace_id: str, amount: int) -> None:
+    """AI credits for a benchmark's workspace, granted as an operator does (``manage.py``)."""
+    command = [sys.executable, "manage.py", "grant_credits", "--workspace", workspace_id, str(amount)]
+    subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)
+
+
 def bench_server_env(env: dict[str, str], *, settings_module: str, flag: str) -> dict[str, str]:
     """Environment for a benchmark's own server: its settings module (which adds the bare
     baseline views) and rate limits too high to trip, so the throttle's cost is still measured."""
