@@ -502,10 +502,12 @@ LOGGING = {
 # --- Serving path (issue 15; see whatshybrid/wsgi_bridge.py and the README's serving section) ---
 # Pool threads that run Django's WSGI handler behind the ASGI server (one per request in flight).
 HTTP_THREADS = env_int("HTTP_THREADS", 8)
-# Password hashes (login, register, password change) running at once per process, and how long
-# one more waits for a slot before answering 503 + Retry-After (accounts/services.py).
+# Password hashes (login, register, password change) running at once per process, how many more
+# may wait for one (beyond: 429 SERVER_BUSY + Retry-After), and the hash threads' nice value
+# (Linux; 0 leaves them at the request threads' priority). See accounts/hashing.py.
 PASSWORD_HASH_CONCURRENCY = env_int("PASSWORD_HASH_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2))
-PASSWORD_HASH_WAIT_MS = env_int("PASSWORD_HASH_WAIT_MS", 2000)
+PASSWORD_HASH_QUEUE = env_int("PASSWORD_HASH_QUEUE", PASSWORD_HASH_CONCURRENCY)
+PASSWORD_HASH_NICE = env_int("PASSWORD_HASH_NICE", 10)
 if DATABASE_IS_SQLITE:
     # Each pool thread keeps its SQLite connection (connect + PRAGMAs + functions cost ~0.8 ms of
     # CPU per request otherwise). PostgreSQL's pool already keeps its connections.
