@@ -69,3 +69,11 @@ def test_the_command_repairs_the_rows_once(api_client: Any, poisoned: Contact) -
 def test_socket_frames_of_a_poisoned_event_encode() -> None:
     """A frame with an unpaired surrogate could not be sent as UTF-8 and dropped the socket."""
     assert dumps({"tags": ["\ud83d", "\ud83d\ude00"]}).encode() == '{"tags":["\ufffd","\U0001f600"]}'.encode()
+
+
+def test_the_command_leaves_sound_text_alone(workspace: Any) -> None:
+    """On either database: whole emoji (stored as escaped surrogate pairs on SQLite) are kept."""
+    contact = contact_create(workspace=workspace, phone="+5511987650002", tags=["\U0001f600", "ok"])
+    assert "Repaired 0 row(s)" in _repair()
+    contact.refresh_from_db()
+    assert contact.tags == ["\U0001f600", "ok"]
