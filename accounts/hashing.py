@@ -8,6 +8,9 @@ then for a core. Now:
   while it hashes, so they take a core, never the interpreter). On Linux those threads run at
   ``PASSWORD_HASH_NICE``: the kernel gives every request thread the CPU first, and hashes use
   what is left. The cost is that logins slow down while the machine is saturated by other work.
+  Measured (``bench/run auth``, 2 cores at load 4-11, three alternating pairs): the p99 of another
+  workspace's creates during a 60-client login burst was 1.17-1.79x the p99 alone at nice 10,
+  1.78-11.5x at nice 0 (median 1.36x against 4.87x).
 - At most ``PASSWORD_HASH_CONCURRENCY + PASSWORD_HASH_QUEUE`` requests hold a turn (each keeps
   its HTTP thread while its hash runs or waits); one more is refused at once, so a login flood
   holds a bounded number of HTTP threads and the others keep serving everyone else.
