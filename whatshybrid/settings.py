@@ -242,6 +242,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The admin login's hashes run where the API's do (bounded, low priority): accounts/hashing.py.
+AUTHENTICATION_BACKENDS = ["accounts.backends.ModelBackend"]
 if TESTING:
     # Hashing dominates auth-heavy tests; production keeps the default PBKDF2 hasher.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
