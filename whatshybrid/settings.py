@@ -506,9 +506,14 @@ LOGGING = {
 HTTP_THREADS = env_int("HTTP_THREADS", 8)
 # Password hashes (login, register, password change) running at once per process, how many more
 # may wait for one (beyond: 429 SERVER_BUSY + Retry-After), and the hash threads' nice value
-# (Linux; 0 leaves them at the request threads' priority). See accounts/hashing.py.
-PASSWORD_HASH_CONCURRENCY = env_int("PASSWORD_HASH_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2))
-PASSWORD_HASH_QUEUE = env_int("PASSWORD_HASH_QUEUE", PASSWORD_HASH_CONCURRENCY)
+# (Linux; 0 leaves them at the request threads' priority). See accounts/hashing.py. Each running
+# or waiting hash holds an HTTP thread: by default together at most half of them.
+PASSWORD_HASH_CONCURRENCY = env_int(
+    "PASSWORD_HASH_CONCURRENCY", max(1, min((os.cpu_count() or 2) // 2, HTTP_THREADS // 2))
+)
+PASSWORD_HASH_QUEUE = env_int(
+    "PASSWORD_HASH_QUEUE", max(0, min(PASSWORD_HASH_CONCURRENCY, HTTP_THREADS // 2 - PASSWORD_HASH_CONCURRENCY))
+)
 PASSWORD_HASH_NICE = env_int("PASSWORD_HASH_NICE", 10)
 if DATABASE_IS_SQLITE:
     # Each pool thread keeps its SQLite connection (connect + PRAGMAs + functions cost ~0.8 ms of
