@@ -15,10 +15,10 @@ then for a core. Now:
   its HTTP thread while its hash runs or waits); one more is refused at once, so a login flood
   holds a bounded number of HTTP threads and the others keep serving everyone else.
 - The refusal is 429 ``SERVER_BUSY`` with ``Retry-After``, not 503: it is admission control of
-  one endpoint family, working as designed, not a failing server. Clients already back off and
-  retry on 429 (the extension does, as it does for the login attempt limit), and a 5xx would page
-  operators and count against error budgets for what is a deliberate answer; the same choice as
-  the "secondary rate limits" of large public APIs.
+  one endpoint family, working as designed, not a failing server. The extension retries a 429
+  as it retries a 5xx (client contract), HTTP clients that honour ``Retry-After`` wait, and a 5xx
+  would page operators and count against error budgets for what is a deliberate answer; the same
+  choice as the "secondary rate limits" of large public APIs.
 - Callers hash outside any transaction (on SQLite that is the database-wide write lock, on
   PostgreSQL a pooled connection held for the hash's time), and the request's connection is
   handed back while the hash runs.

@@ -10,8 +10,8 @@ beside the p99 of the same creates alone, in alternating rounds (a fresh burst e
 login clients run in their own process, so their threads do not compete with the writer's for
 the bench's interpreter. Two kinds of burst:
 
-- ``polite``: each client logs in once, and on 429 waits ``Retry-After`` and tries again (what
-  the extension does). This is the issue's scenario and the row with the target.
+- ``polite``: each client logs in once, and on 429 waits ``Retry-After`` and tries again. This
+  is the issue's scenario (a burst of 60 logins) and the row with the target.
 - ``flood``: the clients ignore ``Retry-After`` and post again at once, 50 times each. Every
   refusal is cheap, but they are hundreds of requests a second sharing the HTTP threads and the
   interpreter with the writer: a request flood, which no login setting can make free. Printed
