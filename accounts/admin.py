@@ -6,6 +6,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
+from accounts.hashing import HashingBusy
 from accounts.models import AuthSession, Membership, RefreshTokenRecord, User, Workspace
 from accounts.services import (
     login_attempt_begin,
@@ -31,6 +32,8 @@ class LimitedAdminLoginForm(AdminAuthenticationForm):
             raise ValidationError(exc.message, code="rate_limited") from None
         try:
             data = super().clean()
+        except HashingBusy as exc:  # every hash turn taken (accounts.backends): the form says so
+            raise ValidationError(exc.message, code="busy") from None
         except ValidationError:
             login_attempt_end(email=email, ip_address=ip_address, channel="admin", succeeded=False)
             raise

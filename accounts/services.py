@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import password_validation
-from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from accounts.hashing import hashing_turn, password_encode, password_verify
 from accounts.models import AuthSession, Membership, RefreshTokenRecord, User, Workspace
 from accounts.signals import workspace_created
 from whatshybrid.api.errors import ApplicationError, Conflict, RateLimitedError
@@ -104,8 +101,8 @@ def user_register(
     # Hashed before the email is looked up: a taken email costs the same time as a new one (no
     # enumeration by timing), and the hash runs outside any transaction (on SQLite a write
     # transaction is the database-wide lock).
-    with _hashing_slot():
-        hashed = make_password(password)
+    with hashing_turn():
+        hashed = password_encode(password)
     if User.objects.filter(email__iexact=email).exists():
         raise Conflict(
             "An account with this email already exists.", code="EMAIL_TAKEN", errors={"email": ["Already registered."]}
@@ -163,55 +160,24 @@ def login_attempt_end(*, email: str, ip_address: str | None, channel: str, succe
         logger.warning("login failed channel=%s email=%s ip=%s", channel, email, ip_address)
 
 
-# Password hashing is CPU work (PBKDF2, ~0.45 s): a burst of logins hashing at once took every
-# HTTP thread and both cores, and other workspaces' writes waited seconds for a thread. At most
-# PASSWORD_HASH_CONCURRENCY hashes run per process; a login beyond that waits at most
-# PASSWORD_HASH_WAIT_MS (default 2 s, a few hashes: a handful of users signing in together
-# queue; a flood does not hold the HTTP threads longer) and then answers 503 with Retry-After.
-_hash_slots = threading.BoundedSemaphore(settings.PASSWORD_HASH_CONCURRENCY)
-
-
-@contextmanager
-def _hashing_slot() -> Iterator[None]:
-    if not _hash_slots.acquire(timeout=settings.PASSWORD_HASH_WAIT_MS / 1000):
-        raise ApplicationError(
-            "Too many sign-ins at once; try again in a moment.",
-            code="SERVER_BUSY",
-            status_code=503,
-            headers={"Retry-After": "1"},
-        )
-    try:
-        yield
-    finally:
-        _hash_slots.release()
-
-
-def _release_connection() -> None:
-    """Hands the database connection back (to the pool on PostgreSQL) before a slow hash.
-
-    A request keeps its connection until it ends; 50 logins each holding one through a 0.45 s
-    hash exhausted the pool. Outside a transaction nothing is lost: the next query reconnects.
-    """
-    if not connection.in_atomic_block:
-        connection.close()
-
-
 def user_login(*, email: str, password: str, user_agent: str = "", ip_address: str | None = None) -> TokenPair:
     """Checks the password (limited by ``login_attempt_begin``) and starts a session.
 
-    No transaction is open while the password is hashed: on SQLite a write transaction is the
-    database-wide lock, and on PostgreSQL it would hold a pooled connection for the hash's time.
+    No transaction is open while the password is hashed (``accounts.hashing``).
     """
-    # The slot is taken first: a login refused as busy costs no attempt and no query.
-    with _hashing_slot():
+    # The turn is taken first: a login refused as busy costs no attempt and no query.
+    with hashing_turn():
         login_attempt_begin(email=email, ip_address=ip_address, channel="api")
         user = User.objects.filter(email__iexact=email.strip()).first()
-        _release_connection()
         if user is None:
-            User().set_password(password)  # same hashing cost whether or not the email exists
+            password_encode(password)  # same hashing cost whether or not the email exists
             valid = False
         else:
-            valid = user.check_password(password) and user.is_active
+            correct, must_update = password_verify(password, user.password)
+            valid = correct and user.is_active
+            if correct and must_update:  # Django's upgrade of an old hash, as check_password does
+                user.password = password_encode(password)
+                user.save(update_fields=["password"])
     login_attempt_end(email=email, ip_address=ip_address, channel="api", succeeded=valid)
     if not valid:
         raise InvalidCredentials("Invalid email or password.")
@@ -295,10 +261,9 @@ def session_logout(*, session: AuthSession, raw_refresh_token: Any = None) -> No
 
 def password_change(*, session: AuthSession, current_password: str, new_password: str) -> TokenPair:
     user = session.user
-    # Verified and hashed before the transaction (see user_login): no lock is held meanwhile.
-    _release_connection()
-    with _hashing_slot():
-        correct = user.check_password(current_password)
+    # Verified and hashed before the transaction (accounts.hashing): no lock is held meanwhile.
+    with hashing_turn():
+        correct, _ = password_verify(current_password, user.password)
     if not correct:
         raise ApplicationError(
             "The current password is incorrect.",
@@ -306,8 +271,8 @@ def password_change(*, session: AuthSession, current_password: str, new_password
             errors={"currentPassword": ["Incorrect password."]},
         )
     password_check(password=new_password, user=user, field="newPassword")
-    with _hashing_slot():
-        hashed = make_password(new_password)
+    with hashing_turn():
+        hashed = password_encode(new_password)
     with transaction.atomic():
         user.password = hashed
         user.save(update_fields=["password"])

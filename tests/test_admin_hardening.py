@@ -109,3 +109,15 @@ def test_conversation_admin_offers_and_saves_only_its_workspace_labels(
     response = admin_client.post(url, data)
     assert response.status_code == 200 and response.context["adminform"].form.errors["labels"]
     assert list(conversation.labels.all()) == []
+
+
+def test_admin_login_hashes_in_a_hash_turn(settings: Any) -> None:
+    """The admin login's hash is bounded like the API's (accounts/hashing.py): with every turn
+    taken, the form says so, no 500 and no hash on the request thread."""
+    User.objects.create_superuser(email="ops@example.com", password=PASSWORD, name="Ops")
+    settings.PASSWORD_HASH_CONCURRENCY = settings.PASSWORD_HASH_QUEUE = 0
+    response = Client().post("/admin/login/?next=/admin/", {"username": "ops@example.com", "password": PASSWORD})
+    assert response.status_code == 200 and b"Too many sign-ins at once" in response.content
+    settings.PASSWORD_HASH_CONCURRENCY = settings.PASSWORD_HASH_QUEUE = 1
+    response = Client().post("/admin/login/?next=/admin/", {"username": "ops@example.com", "password": PASSWORD})
+    assert response.status_code == 302

@@ -49,8 +49,8 @@ def fuzz_server() -> Any:
         "OPENAI_API_KEY": "sk-fuzz-0123456789",
     }
     # The fuzzer's token fetch logs in while its other worker hashes on /auth/login and
-    # /auth/register: it queues for a hash slot instead of getting the busy 503.
-    quiet = {"RATELIMIT_ENABLE": "0", "LOG_LEVEL": "WARNING", "PASSWORD_HASH_WAIT_MS": "60000"}
+    # /auth/register: it queues for a hash instead of getting the busy 429.
+    quiet = {"RATELIMIT_ENABLE": "0", "LOG_LEVEL": "WARNING", "PASSWORD_HASH_QUEUE": "8"}
     try:
         with (
             isolated_database("fuzz") as env,

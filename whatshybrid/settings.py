@@ -242,6 +242,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The admin login's hashes run where the API's do (bounded, low priority): accounts/hashing.py.
+AUTHENTICATION_BACKENDS = ["accounts.backends.ModelBackend"]
 if TESTING:
     # Hashing dominates auth-heavy tests; production keeps the default PBKDF2 hasher.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -502,10 +504,17 @@ LOGGING = {
 # --- Serving path (issue 15; see whatshybrid/wsgi_bridge.py and the README's serving section) ---
 # Pool threads that run Django's WSGI handler behind the ASGI server (one per request in flight).
 HTTP_THREADS = env_int("HTTP_THREADS", 8)
-# Password hashes (login, register, password change) running at once per process, and how long
-# one more waits for a slot before answering 503 + Retry-After (accounts/services.py).
-PASSWORD_HASH_CONCURRENCY = env_int("PASSWORD_HASH_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2))
-PASSWORD_HASH_WAIT_MS = env_int("PASSWORD_HASH_WAIT_MS", 2000)
+# Password hashes (login, register, password change) running at once per process, how many more
+# may wait for one (beyond: 429 SERVER_BUSY + Retry-After), and the hash threads' nice value
+# (Linux; 0 leaves them at the request threads' priority). See accounts/hashing.py. Each running
+# or waiting hash holds an HTTP thread: by default together at most half of them.
+PASSWORD_HASH_CONCURRENCY = env_int(
+    "PASSWORD_HASH_CONCURRENCY", max(1, min((os.cpu_count() or 2) // 2, HTTP_THREADS // 2))
+)
+PASSWORD_HASH_QUEUE = env_int(
+    "PASSWORD_HASH_QUEUE", max(0, min(PASSWORD_HASH_CONCURRENCY, HTTP_THREADS // 2 - PASSWORD_HASH_CONCURRENCY))
+)
+PASSWORD_HASH_NICE = env_int("PASSWORD_HASH_NICE", 10)
 if DATABASE_IS_SQLITE:
     # Each pool thread keeps its SQLite connection (connect + PRAGMAs + functions cost ~0.8 ms of
     # CPU per request otherwise). PostgreSQL's pool already keeps its connections.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from django.conf import settings
@@ -72,3 +73,31 @@ def loads(text: str | bytes, *, allow_nul: bool = False) -> Any:
 def dumps(value: Any, **options: Any) -> str:
     """``json.dumps``; here so this module can stand in for the ``json`` of a codec class."""
     return json.dumps(value, **options)
+
+
+# Rows stored before this parser existed may still hold unpaired surrogates (SQLite kept them):
+# reads repair them on the way out, and ``manage.py repair_surrogates`` repairs them at rest.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_repaired(text: str) -> str:
+    """``text`` with each unpaired surrogate replaced by U+FFFD (two halves stored side by side
+    become their character again)."""
+    if _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def repaired(value: Any) -> Any:
+    """Decoded JSON with ``text_repaired`` applied to every string, keys included; other values
+    (numbers, dates, ...) pass through. ``value`` itself comes back when nothing needed repair."""
+    if isinstance(value, str):
+        return text_repaired(value)
+    if isinstance(value, dict):
+        items = [(repaired(key), repaired(item)) for key, item in value.items()]
+        same = all(new[0] is old[0] and new[1] is old[1] for new, old in zip(items, value.items(), strict=True))
+        return value if same else dict(items)
+    if isinstance(value, list | tuple):
+        items = [repaired(item) for item in value]
+        return value if all(new is old for new, old in zip(items, value, strict=True)) else items
+    return value

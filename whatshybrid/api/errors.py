@@ -173,6 +173,10 @@ def _first_message(errors: Any, prefix: str = "") -> str | None:
     return None
 
 
+# A 429 that names no wait of its own gets this one (JsonErrorMiddleware adds it).
+RETRY_AFTER_DEFAULT_SECONDS = 60
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     request = context.get("request")
     if isinstance(exc, ApplicationError):
@@ -186,7 +190,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         )
         return Response(body, status=exc.status_code, headers=exc.headers)
     if isinstance(exc, Ratelimited):
-        return Response(error_body(request, status_code=429), status=429, headers={"Retry-After": "60"})
+        return Response(error_body(request, status_code=429), status=429)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body(request, status_code=413), status=413)
     if isinstance(exc, IntegrityError):

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 
-from whatshybrid.api.errors import json_error
+from whatshybrid.api.errors import RETRY_AFTER_DEFAULT_SECONDS, json_error
 
 logger = logging.getLogger("whatshybrid.request")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -53,7 +53,8 @@ class StripTrailingSlashMiddleware:
 
 
 class JsonErrorMiddleware:
-    """Guarantees JSON for every error outside the admin: body size, Django 404/405, crashes."""
+    """Guarantees JSON for every error outside the admin (body size, Django 404/405, crashes) and
+    a ``Retry-After`` on every 429."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -65,9 +66,14 @@ class JsonErrorMiddleware:
         response = self.get_response(request)
         if response.status_code >= 400 and not self._is_json(response) and not self._is_admin(request):
             converted = json_error(request, response.status_code)
-            if response.has_header("Allow"):  # 405 must still name the allowed methods
-                converted["Allow"] = response["Allow"]
-            return converted
+            for header in ("Allow", "Retry-After"):  # a 405 still names the allowed methods
+                if response.has_header(header):
+                    converted[header] = response[header]
+            response = converted
+        # Every 429 says when to come back: the extension retries 429s, without a wait at once,
+        # into the same limit. Limits that know their window say it; this is the floor.
+        if response.status_code == 429 and not response.has_header("Retry-After"):
+            response["Retry-After"] = str(RETRY_AFTER_DEFAULT_SECONDS)
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

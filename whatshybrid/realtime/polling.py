@@ -221,9 +221,15 @@ NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
 async def _respond(
-    send: Send, status: int, body: str, *, origin: str | None, content_type: str = "text/plain; charset=UTF-8"
+    send: Send,
+    status: int,
+    body: str,
+    *,
+    origin: str | None,
+    content_type: str = "text/plain; charset=UTF-8",
+    extra_headers: tuple[tuple[bytes, bytes], ...] = (),
 ) -> None:
-    headers = [(b"content-type", content_type.encode()), (b"cache-control", b"no-store"), NOSNIFF]
+    headers = [(b"content-type", content_type.encode()), (b"cache-control", b"no-store"), NOSNIFF, *extra_headers]
     if origin is not None:
         # The origin was checked before anything else; browsers need it echoed to read the body.
         headers += [(b"access-control-allow-origin", origin.encode("latin1")), (b"vary", b"Origin")]
@@ -234,7 +240,13 @@ async def _respond(
 async def _error(send: Send, status: int, error: tuple[int, str], *, origin: str | None) -> None:
     code, message = error
     body = json.dumps({"code": code, "message": message})
-    await _respond(send, status, body, origin=origin, content_type="application/json")
+    extra: tuple[tuple[bytes, bytes], ...] = ()
+    if status in (429, 503):
+        # Both are "too many sessions": unauthenticated ones end by the connect timeout, so
+        # that is when a retry can be admitted (every 429 of the project carries Retry-After).
+        wait = max(1, -(-settings.SOCKETIO_CONNECT_TIMEOUT_MS // 1000))
+        extra = ((b"retry-after", str(wait).encode()),)
+    await _respond(send, status, body, origin=origin, content_type="application/json", extra_headers=extra)
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

@@ -6,13 +6,18 @@ from typing import Any
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.test import RequestFactory
+from django.urls import reverse
 
+from accounts.models import User
 from crm.models import Label
 from messaging.models import Conversation
 from messaging.tests.factories import contact_factory, conversation_factory
 from tasks import services as task_services
 from tasks.models import Task
+from tests.seed import Seeder, django_transport
+from whatshybrid.admin_scoping import WorkspaceScopedForm, workspace_owned
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +88,41 @@ def test_task_admin_refuses_another_workspaces_contact_and_a_non_member(
     assert {"contact", "assigned_to"} <= set(form.errors)
     own = contact_factory(workspace=workspace)
     assert admin_form(Task, task, superuser, {**data, "contact": str(own.pk)}).is_valid()
+
+
+def test_every_scoped_lookup_popup_lists_only_the_objects_workspace(
+    admin_client, superuser, workspace, other_workspace, other_client, user
+):
+    """Every admin form on WorkspaceScopedForm, every raw-id picker it narrows: the popup opens
+    (its filter is allowed, not refused with ?e=1) and lists nothing of another workspace, while
+    another workspace holds a row of every resource (seeded through the REST API)."""
+    Seeder(django_transport(other_client)).seed_all()
+    request = RequestFactory().get("/")
+    request.user = superuser
+    checked, foreign_rows_hidden = [], 0
+    for model, model_admin in admin.site._registry.items():
+        if not (issubclass(model_admin.form, WorkspaceScopedForm) and workspace_owned(model)):
+            continue
+        obj = model(workspace=workspace)
+        form = model_admin.get_form(request, obj=obj, change=True)(instance=obj)
+        for name, field in form.fields.items():
+            widget = field.widget
+            params = widget.url_parameters() if isinstance(widget, ForeignKeyRawIdWidget) else {}
+            scope = {key: value for key, value in params.items() if "workspace" in key}
+            if not scope:
+                continue
+            related = widget.rel.model
+            url = reverse(f"admin:{related._meta.app_label}_{related._meta.model_name}_changelist")
+            response = admin_client.get(url, {**params, "_popup": "1"})
+            assert response.status_code == 200, f"{model.__name__}.{name}: {response.status_code} {url}"
+            listed = list(response.context["cl"].queryset)
+            if related is User:
+                assert all(row.memberships.filter(workspace=workspace).exists() for row in listed), name
+                outside = related.objects.exclude(memberships__workspace=workspace)
+            else:
+                assert all(row.workspace_id == workspace.pk for row in listed), f"{model.__name__}.{name}"
+                outside = related.objects.exclude(workspace=workspace)
+            foreign_rows_hidden += outside.exists()
+            checked.append(f"{model.__name__}.{name}")
+    assert {"Task.contact", "Task.deal", "Task.assigned_to", "Conversation.assigned_to"} <= set(checked), checked
+    assert foreign_rows_hidden == len(checked), "every popup had another workspace's rows to hide"

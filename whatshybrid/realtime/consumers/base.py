@@ -23,6 +23,7 @@ from accounts.authentication import TokenInvalid, resolve_access_token
 from whatshybrid.realtime import selectors
 from whatshybrid.realtime.frames import dispatch_message, workspace_group
 from whatshybrid.realtime.hub import embedded_mode, relay, session_watcher
+from whatshybrid.strict_json import text_repaired
 
 REPLAY_BATCH = 500
 MAX_TOKEN_LENGTH = 4096
@@ -87,7 +88,9 @@ frame_cache = _FrameCache()
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    # An unpaired surrogate (a row stored before the strict parser) cannot be sent as UTF-8: it
+    # used to drop every socket of the workspace, so it goes out as U+FFFD.
+    return text_repaired(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
 
 
 class WorkspaceStreamConsumer(AsyncWebsocketConsumer):

@@ -83,8 +83,10 @@ async def test_one_client_cannot_fill_the_polling_session_table(settings):
     settings.SOCKETIO_UNAUTHENTICATED_PER_CLIENT = 5
     settings.SOCKETIO_CONNECT_TIMEOUT_MS = 500
     settings.SOCKETIO_POLLING_MAX_SESSIONS = len(registry) + 20
-    answers = [(await polling_handshake("203.0.113.9"))["status"] for _ in range(40)]
-    assert answers == [200] * 5 + [429] * 35
+    responses = [await polling_handshake("203.0.113.9") for _ in range(40)]
+    assert [response["status"] for response in responses] == [200] * 5 + [429] * 35
+    # When to come back: once the unauthenticated sessions have timed out (every 429 says it).
+    assert all(dict(response["headers"])[b"retry-after"] == b"1" for response in responses[5:])
     assert (await polling_handshake("198.51.100.7"))["status"] == 200  # another client is served
     # Sessions that never CONNECT are short-lived: the flooding client is admitted again.
     assert await wait_for(lambda: _status_async(polling_handshake("203.0.113.9"), 200), timeout=5)

@@ -417,3 +417,4 @@ async def test_new_sessions_are_refused_past_the_limit(settings) -> None:
     settings.SOCKETIO_POLLING_MAX_SESSIONS = len(registry)
     response = await _http("GET", "")
     assert response["status"] == 503
+    assert dict(response["headers"])[b"retry-after"] == str(settings.SOCKETIO_CONNECT_TIMEOUT_MS // 1000).encode()
