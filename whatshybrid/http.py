@@ -310,6 +310,7 @@ class _Deadline:
         _running_call.reset(self._token)
         with self._lock:
             self._finished = True  # the watcher drops it when its time comes
+            self._connection = None
 
     def watch(self, connection: HTTPConnection) -> None:
         with self._lock:
