@@ -262,9 +262,7 @@ def knowledge_item_delete(*, item: KnowledgeItem) -> None:
 
 
 def knowledge_search(*, workspace: Workspace, text: str, limit: int = 10) -> list[tuple[KnowledgeItem, float]]:
-    ranked = search.search(workspace_id=workspace.pk, text=text, limit=limit)
-    items = KnowledgeItem.objects.filter(workspace=workspace).in_bulk([pk for pk, _ in ranked])
-    return [(items[pk], score) for pk, score in ranked if pk in items]
+    return search.search(workspace_id=workspace.pk, text=text, limit=limit)
 
 
 def knowledge_context(*, workspace: Workspace, text: str) -> tuple[str, list[str]]:
