@@ -206,7 +206,10 @@ def request(
     except requests.ConnectTimeout:
         raise OutgoingTimeout(f"no connection to {target.host} within {connect:g} s") from None
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-        if deadline.expired or isinstance(exc, requests.Timeout):
+        # requests reports a body read's socket timeout as a ConnectionError, and under load that
+        # timeout (``total`` from the read's start) can fire just before the deadline does: a
+        # call that has spent its total time timed out, whichever of the two cut it.
+        if deadline.expired or isinstance(exc, requests.Timeout) or time.monotonic() - started >= total:
             raise OutgoingTimeout(f"{target.host} did not answer within {total:g} s") from None
         raise OutgoingConnectionFailed(f"request to {target.host} failed: {_reason(exc)}") from None
     finally:
