@@ -112,7 +112,9 @@ def credits_reserve(*, workspace: Workspace, conversation: AIConversation, amoun
     return workspace.credits
 
 
-@transaction.atomic
+# No savepoint when nested: the call's settlement runs inside the transaction that also stores
+# its answer, and a failure here rolls both back.
+@transaction.atomic(savepoint=False)
 def credits_settle(*, conversation: AIConversation, used: int | None) -> tuple[int, int]:
     """Ends the call's reservation: ``used`` credits kept (``None``: the call failed, all back).
     A call that cost more than it reserved takes the difference while the balance allows.

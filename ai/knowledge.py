@@ -105,17 +105,20 @@ def _search_text(fields: dict[str, Any]) -> str:
     return search.normalize(" ".join(part for part in parts if part))
 
 
-def items_rebuild(*, workspace: Workspace, data: dict[str, Any]) -> None:
-    """Brings the workspace's items in line with its document: set-based, and nothing is
-    written for entries that did not change."""
+def items_rebuild(
+    *, workspace_id: uuid.UUID, data: dict[str, Any], item_model: type[KnowledgeItem] = KnowledgeItem
+) -> None:
+    """Brings the workspace's items in line with its document: set-based, idempotent, and
+    nothing is written for entries that did not change. A data migration passes its historical
+    ``item_model`` (0003 maps the documents synced before items existed)."""
     wanted = _document_items(data)
-    existing = {(item.type, item.key): item for item in KnowledgeItem.objects.filter(workspace=workspace)}
+    existing = {(item.type, item.key): item for item in item_model.objects.filter(workspace_id=workspace_id)}
     new, changed = [], []
     for identity, fields in wanted.items():
         fields = {**fields, "search_text": _search_text(fields)}
         item = existing.get(identity)
         if item is None:
-            new.append(KnowledgeItem(workspace=workspace, type=identity[0], key=identity[1], **fields))
+            new.append(item_model(workspace_id=workspace_id, type=identity[0], key=identity[1], **fields))
         elif any(getattr(item, name) != value for name, value in fields.items()):
             for name, value in fields.items():
                 setattr(item, name, value)
@@ -123,10 +126,10 @@ def items_rebuild(*, workspace: Workspace, data: dict[str, Any]) -> None:
             changed.append(item)
     gone = [item.pk for identity, item in existing.items() if identity not in wanted]
     if gone:
-        KnowledgeItem.objects.filter(workspace=workspace, pk__in=gone).delete()
-    KnowledgeItem.objects.bulk_create(new, batch_size=500)
+        item_model.objects.filter(workspace_id=workspace_id, pk__in=gone).delete()
+    item_model.objects.bulk_create(new, batch_size=500)
     if changed:
-        KnowledgeItem.objects.bulk_update(
+        item_model.objects.bulk_update(
             changed, ["title", "content", "price", "tags", "enabled", "search_text", "updated_at"], batch_size=500
         )
 
@@ -144,7 +147,7 @@ def _save_document(document: KnowledgeDocument) -> None:
     document.version += 1
     document.last_updated = max(int(time.time() * 1000), document.last_updated + 1)
     document.save()
-    items_rebuild(workspace=document.workspace, data=document.data)
+    items_rebuild(workspace_id=document.workspace_id, data=document.data)
 
 
 def _policy_key(title: str) -> str:
@@ -259,9 +262,7 @@ def knowledge_item_delete(*, item: KnowledgeItem) -> None:
 
 
 def knowledge_search(*, workspace: Workspace, text: str, limit: int = 10) -> list[tuple[KnowledgeItem, float]]:
-    ranked = search.search(workspace_id=workspace.pk, text=text, limit=limit)
-    items = KnowledgeItem.objects.filter(workspace=workspace).in_bulk([pk for pk, _ in ranked])
-    return [(items[pk], score) for pk, score in ranked if pk in items]
+    return search.search(workspace_id=workspace.pk, text=text, limit=limit)
 
 
 def knowledge_context(*, workspace: Workspace, text: str) -> tuple[str, list[str]]:

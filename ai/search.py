@@ -22,11 +22,14 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import F
+
+if TYPE_CHECKING:
+    from ai.models import KnowledgeItem
 
 STOP_WORDS = frozenset(
     [
@@ -144,9 +147,12 @@ def _statements(vendor: str, *, install: bool) -> list[str]:
     return []
 
 
-def search(*, workspace_id: uuid.UUID, text: str, limit: int) -> list[tuple[uuid.UUID, float]]:
-    """The enabled items of the workspace that best match ``text``: (id, score), best first;
-    scores are positive, larger is better."""
+def search(
+    *, workspace_id: uuid.UUID, text: str, limit: int, ids_only: bool = False
+) -> list[tuple[KnowledgeItem, float]]:
+    """The enabled items of the workspace that best match ``text``, with their scores, best
+    first; scores are positive, larger is better. One query: the items come with their rank
+    (``ids_only``: only their ids loaded, for a caller that filters by them)."""
     from ai.models import KnowledgeItem
 
     terms = query_terms(text)
@@ -155,25 +161,25 @@ def search(*, workspace_id: uuid.UUID, text: str, limit: int) -> list[tuple[uuid
     if connection.vendor == "postgresql":
         query = SearchQuery(" | ".join(f"{_stem(term)}:*" for term in terms), search_type="raw", config="portuguese")
         vector = SearchVector("search_text", config="portuguese")  # compiles to the indexed expression
-        rows = (
+        items = (
             KnowledgeItem.objects.filter(workspace_id=workspace_id, enabled=True)
-            .annotate(vector=vector)
+            .alias(vector=vector)
             .filter(vector=query)  # the @@ the GIN index answers
             .annotate(score=SearchRank(F("vector"), query, cover_density=True))
-            .order_by("-score", "id")
-            .values_list("id", "score")[:limit]
+            .order_by("-score", "id")[:limit]
         )
-        return [(pk, float(score)) for pk, score in rows]
-    match = " OR ".join(f'"{_stem(term)}"*' for term in terms)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT f.item_id, -bm25(ai_knowledge_fts) AS score FROM ai_knowledge_fts f"
+        if ids_only:
+            items = items.only("id")
+    else:
+        match = " OR ".join(f'"{_stem(term)}"*' for term in terms)
+        items = KnowledgeItem.objects.raw(
+            f"SELECT {'i.id' if ids_only else 'i.*'}, -bm25(ai_knowledge_fts) AS score FROM ai_knowledge_fts f"
             " JOIN ai_knowledgeitem i ON i.id = f.item_id"
             " WHERE ai_knowledge_fts MATCH %s AND i.workspace_id = %s AND i.enabled"
             " ORDER BY score DESC, f.item_id LIMIT %s",
             [match, workspace_id.hex, limit],
         )
-        return [(uuid.UUID(row[0]), float(row[1])) for row in cursor.fetchall()]
+    return [(item, float(item.score)) for item in items]
 
 
 def _stem(term: str) -> str:

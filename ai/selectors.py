@@ -49,6 +49,6 @@ def knowledge_items(*, workspace: Workspace, types: list[str] | None = None, q: 
     if types:
         items = items.filter(type__in=types)
     if q:
-        ranked = [pk for pk, _score in search(workspace_id=workspace.pk, text=q, limit=200)]
+        ranked = [item.pk for item, _score in search(workspace_id=workspace.pk, text=q, limit=200, ids_only=True)]
         items = items.filter(pk__in=ranked)
     return items.order_by("type", "title", "id")

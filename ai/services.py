@@ -49,7 +49,7 @@ def knowledge_sync(*, workspace: Workspace, body: Any) -> dict[str, Any]:
         document.version += 1
         document.last_updated = max(client_updated, document.last_updated)
         document.save()
-        items_rebuild(workspace=workspace, data=document.data)
+        items_rebuild(workspace_id=workspace.pk, data=document.data)
     return {"knowledge": knowledge_shape(document)}
 
 

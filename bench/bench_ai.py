@@ -1,10 +1,12 @@
 """AI benchmark: what ``POST /api/v1/ai/complete`` adds on top of the provider's own time.
 
 A fake provider (``ai/tests/fake_provider.py``, OpenAI format, answering at once) runs on
-127.0.0.1; a live server calls it through the guarded client. Each round sends the same chat
-body to the provider directly (the bare round trip, baseline) and through ``/ai/complete``
-(auth, throttles, knowledge search over 50 FAQs, the credit reservation and settlement, the
-stored call), interleaved so both see the same machine. Target: the added p50 ≤ 20 ms.
+127.0.0.1; a live server calls it through the guarded client with the workspace's own key (set
+through ``/settings/ai-keys``, encrypted at rest, as a workspace configures it). Each round sends
+the same chat body to the provider directly (the bare round trip, baseline) and through
+``/ai/complete`` (auth, throttles, the key's read, knowledge search over 50 FAQs, the credit
+reservation and settlement, the stored call), interleaved so both see the same machine.
+Target: the added p50 ≤ 20 ms.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def _timed(session, url: str, body: dict, headers: dict[str, str]) -> float:
 
 def run(quick: bool) -> list:
     import requests
+    from cryptography.fernet import Fernet
 
     from ai.tests.fake_provider import FakeProvider
     from bench.common import ROOT, LiveServer, Result, isolated_database, percentile, register_bench_user
@@ -39,7 +42,7 @@ def run(quick: bool) -> list:
                 **env,
                 "OUTGOING_HTTP_ALLOW_NETWORKS": "127.0.0.0/8",
                 "AI_OPENAI_BASE_URL": provider.base_url,
-                "OPENAI_API_KEY": "sk-bench-0123456789",
+                "ENCRYPTION_KEYS": Fernet.generate_key().decode(),  # not the development key file
                 "RATELIMIT_GENERAL": "100000000/m",
                 "RATELIMIT_AI": "100000000/m",
             }
@@ -59,6 +62,12 @@ def run(quick: bool) -> list:
                     check=True,
                     capture_output=True,
                 )
+                session.put(
+                    f"{server.url}/api/v1/settings/ai-keys",
+                    json={"openai": "sk-bench-0123456789"},
+                    headers=headers,
+                    timeout=30,
+                ).raise_for_status()
                 faq = [
                     {"id": f"f{i}", "question": f"Pergunta {i} sobre entrega e prazo?", "answer": f"Resposta {i}"}
                     for i in range(50)

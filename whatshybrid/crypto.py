@@ -47,8 +47,17 @@ def encrypt(plaintext: str) -> str:
 
 
 def decrypt(token: str) -> str:
+    return _decrypt_under(_key_material(), token)
+
+
+# Every read of a stored secret decrypts it (an AI call reads the workspace's keys each time).
+# Cached by the token and the key set it was read under: a rotated secret is a new token and a
+# changed ENCRYPTION_KEYS a new key set, so a cached plaintext is always one the current keys
+# would produce. Failures are not cached (lru_cache keeps only returned values).
+@functools.lru_cache(maxsize=1024)
+def _decrypt_under(keys: tuple[str, ...], token: str) -> str:
     try:
-        return _fernet().decrypt(token.encode()).decode()
+        return MultiFernet(_parse_keys(keys)).decrypt(token.encode()).decode()
     except InvalidToken:
         raise DecryptionError(_UNDECRYPTABLE) from None
 
@@ -88,10 +97,11 @@ def _fernet() -> MultiFernet:
 
 
 def _keys() -> list[Fernet]:
-    configured = tuple(settings.ENCRYPTION_KEYS)
-    if configured:
-        return _parse_keys(configured)
-    return _parse_keys((_development_key(Path(settings.ENCRYPTION_KEY_FILE)),))
+    return _parse_keys(_key_material())
+
+
+def _key_material() -> tuple[str, ...]:
+    return tuple(settings.ENCRYPTION_KEYS) or (_development_key(Path(settings.ENCRYPTION_KEY_FILE)),)
 
 
 @functools.lru_cache(maxsize=8)

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import heapq
 import ipaddress
+import itertools
 import json as jsonlib
 import socket
 import threading
@@ -204,7 +206,10 @@ def request(
     except requests.ConnectTimeout:
         raise OutgoingTimeout(f"no connection to {target.host} within {connect:g} s") from None
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-        if deadline.expired or isinstance(exc, requests.Timeout):
+        # requests reports a body read's socket timeout as a ConnectionError, and under load that
+        # timeout (``total`` from the read's start) can fire just before the deadline does: a
+        # call that has spent its total time timed out, whichever of the two cut it.
+        if deadline.expired or isinstance(exc, requests.Timeout) or time.monotonic() - started >= total:
             raise OutgoingTimeout(f"{target.host} did not answer within {total:g} s") from None
         raise OutgoingConnectionFailed(f"request to {target.host} failed: {_reason(exc)}") from None
     finally:
@@ -294,22 +299,21 @@ class _Deadline:
 
     def __init__(self, seconds: float) -> None:
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
+        self._seconds = seconds
         self._connection: HTTPConnection | None = None
         self._finished = False
         self.expired = False
 
     def __enter__(self) -> _Deadline:
         self._token = _running_call.set(self)
-        self._timer.start()
+        _DEADLINES.add(self, time.monotonic() + self._seconds)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._timer.cancel()
         _running_call.reset(self._token)
         with self._lock:
-            self._finished = True
+            self._finished = True  # the watcher drops it when its time comes
+            self._connection = None
 
     def watch(self, connection: HTTPConnection) -> None:
         with self._lock:
@@ -330,6 +334,43 @@ class _Deadline:
             # SSL object under the thread reading from it.
             with contextlib.suppress(OSError):
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _DeadlineWatcher:
+    """One thread expires the deadlines of every call in the process. A timer thread per call
+    cost more than a whole loopback call (its start, and its exit competing with the caller for
+    the GIL right after the answer); this thread sleeps until the earliest deadline is due."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._due: list[tuple[float, int, _Deadline]] = []  # a heap: (monotonic time, order, deadline)
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, deadline: _Deadline, at: float) -> None:
+        with self._wake:
+            heapq.heappush(self._due, (at, next(self._order), deadline))
+            if self._thread is None or not self._thread.is_alive():  # first call, or a forked child
+                self._thread = threading.Thread(target=self._run, name="whl-http-deadlines", daemon=True)
+                self._thread.start()
+            elif self._due[0][2] is deadline:  # due before the time the thread sleeps until
+                self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                now = time.monotonic()
+                due = []
+                while self._due and self._due[0][0] <= now:
+                    due.append(heapq.heappop(self._due)[2])
+                if not due:
+                    self._wake.wait(self._due[0][0] - now if self._due else None)
+                    continue
+            for deadline in due:
+                deadline._expire()  # a no-op for a call that has finished
+
+
+_DEADLINES = _DeadlineWatcher()
 
 
 class _WatchedConnection:

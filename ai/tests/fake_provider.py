@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -18,11 +19,16 @@ class FakeProvider:
         self.mode = "ok"
         self.stall_seconds = 5.0
         self.requests: list[dict[str, Any]] = []
+        self.during_call: Callable[[], None] | None = None  # runs in the server's thread before it answers
         self._lock = threading.Lock()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out as two writes; with Nagle on, the body waits for the
+            # client's delayed ACK of the headers (40 ms on Linux) whenever the connection is
+            # reused quickly. Real servers (uvicorn, nginx) set TCP_NODELAY, and so does this one.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -36,6 +42,8 @@ class FakeProvider:
                     body = None
                 with owner._lock:
                     owner.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                if owner.during_call is not None:
+                    owner.during_call()
                 status, payload = owner.answer(self.path, self.headers, body)
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 try:

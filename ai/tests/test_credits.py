@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -48,6 +49,34 @@ def test_fifty_concurrent_calls_with_credits_for_ten(api_client, ai_settings, wo
     assert Workspace.objects.get(pk=workspace.pk).credits == 0
     assert AIConversation.objects.filter(status="succeeded").count() == 10
     assert api_client.get("/api/v1/ai/credits").json() == {"credits": 0, "balance": 0, "reserved": 0, "plan": "free"}
+    _ledger_is_consistent(workspace)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_transaction_is_held_while_the_provider_answers(openai_client, fake_openai, workspace):
+    """The reservation has committed and the settlement not begun: another writer gets the
+    workspace row at once (a held lock would make it time out, and the call fail)."""
+    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith("file:memorydb"):
+        pytest.skip("threads need a shared database file")
+    waited = []
+
+    def grant_meanwhile() -> None:  # in the provider's thread, on a connection of its own
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "PRAGMA busy_timeout = 1000" if connection.vendor == "sqlite" else "SET lock_timeout = '1s'"
+                )
+            started = time.monotonic()
+            credits_grant(workspace=workspace, amount=5, note="meanwhile")
+            waited.append(time.monotonic() - started)
+        finally:
+            connection.close()
+
+    fake_openai.during_call = grant_meanwhile
+    response = openai_client.post("/api/v1/ai/complete", {"messages": HELLO, "maxTokens": 20})
+    assert response.status_code == 200, response.json()
+    assert len(waited) == 1 and waited[0] < 0.9
+    assert response.json()["credits_remaining"] == Workspace.objects.get(pk=workspace.pk).credits
     _ledger_is_consistent(workspace)
 
 

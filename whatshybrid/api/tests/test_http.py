@@ -214,6 +214,20 @@ def test_the_total_timeout_bounds_a_body_that_keeps_trickling(server: Server) ->
     assert 0.5 < took < 3
 
 
+def test_each_call_keeps_its_own_deadline_among_concurrent_calls(server: Server) -> None:
+    # One thread watches every deadline: a short one added while a long one is pending must
+    # wake it, and the long one must not end with the short one.
+    def stalled(timeout: float) -> float:
+        return bounded(10, lambda: http.request("GET", f"{server.url}/stall", timeout=timeout), http.OutgoingTimeout)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        long_call = pool.submit(stalled, 2.0)
+        time.sleep(0.2)
+        short_call = pool.submit(stalled, 0.4)
+        assert 0.3 < short_call.result(timeout=10) < 1.5
+        assert 1.9 < long_call.result(timeout=10) < 4.5
+
+
 def test_the_connect_timeout(settings: Any) -> None:
     settings.OUTGOING_HTTP_ALLOW_NETWORKS = LOOPBACK
     # A listener whose accept queue is full: the kernel drops further SYNs, so connect hangs.
