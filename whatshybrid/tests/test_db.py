@@ -66,11 +66,14 @@ def test_rows_match_bulk_create_and_instances_are_saved(workspace):
     bulk_insert(activities)
     assert DealActivity.objects.filter(deal__in=deals, to_stage=stage).count() == len(deals)
 
-    # An auto-incremented key (the labels' link table) is the database's.
+    # An auto-incremented key (the labels' link table) is the database's, read back in row order.
     label = Label.objects.filter(workspace=workspace).first()
     link = Contact.labels.through
-    bulk_insert([link(contact_id=row.pk, label_id=label.pk) for row in ours])
+    links = [link(contact_id=row.pk, label_id=label.pk) for row in ours]
+    bulk_insert(links, batch_size=3)
     assert set(label.contacts.values_list("pk", flat=True)) == {row.pk for row in ours}
+    assert all(isinstance(row.pk, int) for row in links)
+    assert [link.objects.get(pk=row.pk).contact_id for row in links] == [row.pk for row in ours]
 
 
 def test_one_statement_per_batch(workspace):
