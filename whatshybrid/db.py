@@ -191,8 +191,17 @@ def _adapter(field: Field, db: BaseDatabaseWrapper) -> Callable[[Any], Any]:
     return full
 
 
+def _unnestable(field: Field) -> bool:
+    """Whether PostgreSQL can take the column as one typed array, by ``bulk_create``'s own rule
+    for its ``UNNEST`` inserts: a built-in column type and no placeholder of its own."""
+    target = field.target_field if field.is_relation else field
+    return not hasattr(field, "get_placeholder_sql") and target.get_internal_type() in connection.data_types
+
+
 @functools.lru_cache(maxsize=64)  # one entry per model and statement size seen
-def _insert_plan(model: type[Model], vendor: str, rows: int) -> tuple[str, list[Field], list[Field]]:
+def _insert_plan(model: type[Model], vendor: str, rows: int) -> tuple[str, list[Field], list[Field], bool]:
+    """The statement for ``rows`` rows, its columns, the columns it reads back, and whether its
+    parameters are one array per column (PostgreSQL's ``UNNEST``) rather than one per value."""
     # An auto-incremented key is the database's to fill; it comes back through RETURNING.
     fields = [field for field in model._meta.local_concrete_fields if not (field.generated or field.db_returning)]
     if any(field.has_db_default() for field in fields):
@@ -202,11 +211,17 @@ def _insert_plan(model: type[Model], vendor: str, rows: int) -> tuple[str, list[
         raise ImproperlyConfigured(f"bulk_insert cannot read back {model.__name__}'s keys on {vendor}.")
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
-    values = connection.ops.bulk_insert_sql(fields, [["%s"] * len(fields)] * rows)
+    by_column = vendor == "postgresql" and rows > 1 and all(map(_unnestable, fields))
+    if by_column:
+        # The type without its size (varchar[], not varchar(200)[]): the column checks lengths.
+        arrays = ", ".join(f"%s::{field.db_type(connection).split('(')[0]}[]" for field in fields)
+        values = f"SELECT * FROM UNNEST({arrays})"
+    else:
+        values = connection.ops.bulk_insert_sql(fields, [["%s"] * len(fields)] * rows)
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) {values}"
     if returning:
         sql += f" RETURNING {', '.join(quote(field.column) for field in returning)}"
-    return sql, fields, returning
+    return sql, fields, returning, by_column
 
 
 def bulk_insert(objs: Sequence[Model], *, batch_size: int = 500) -> None:
@@ -223,6 +238,9 @@ def bulk_insert(objs: Sequence[Model], *, batch_size: int = 500) -> None:
     event log's rows (``publish_many``, keys read back): 10,000 ``contact:created`` rows in 500-row
     statements took 0.69 s of CPU through ``bulk_create`` and 0.39 s here (median of 4 alternating
     rounds, SQLite, load 9), and the server's CPU for the whole first sync fell from 3.05 s to 2.8 s.
+    On PostgreSQL the rows go in as one array per column (``UNNEST``, as ``bulk_create`` does
+    there): the 5,000 contacts, deals and timeline rows took 5.0 s (wall, database included)
+    as one parameter per value and 2.0 s as arrays (median of 5 alternating rounds, load 7).
     """
     if not objs:
         return
@@ -235,15 +253,13 @@ def bulk_insert(objs: Sequence[Model], *, batch_size: int = 500) -> None:
     with db.cursor() as cursor:
         for start in range(0, len(objs), rows):
             part = objs[start : start + rows]
-            sql, fields, returning = _insert_plan(model, db.vendor, len(part))
-            cursor.execute(
-                sql,
-                [
-                    adapt(field.pre_save(obj, True))
-                    for obj in part
-                    for field, adapt in zip(fields, adapters, strict=True)
-                ],
-            )
+            sql, fields, returning, by_column = _insert_plan(model, db.vendor, len(part))
+            steps = list(zip(fields, adapters, strict=True))
+            if by_column:
+                params = [[adapt(field.pre_save(obj, True)) for obj in part] for field, adapt in steps]
+            else:
+                params = [adapt(field.pre_save(obj, True)) for obj in part for field, adapt in steps]
+            cursor.execute(sql, params)
             if returning:
                 for obj, values in zip(part, cursor.fetchall(), strict=True):
                     for field, value in zip(returning, values, strict=True):

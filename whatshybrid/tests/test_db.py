@@ -7,7 +7,7 @@ import decimal
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from contacts.models import Contact
@@ -81,3 +81,13 @@ def test_one_statement_per_batch(workspace):
     with CaptureQueriesContext(connection) as queries:
         bulk_insert(rows, batch_size=5)
     assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT", "INSERT"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite does not enforce column lengths")
+def test_postgresql_arrays_do_not_truncate_long_values(workspace):
+    # The per-column arrays are cast without their size (varchar[]); the column still refuses.
+    rows = contacts(workspace, "4")
+    rows[3].name = "x" * 201
+    with pytest.raises(DataError), transaction.atomic():
+        bulk_insert(rows)
+    assert not Contact.objects.filter(phone__startswith="+551194").exists()
