@@ -191,28 +191,56 @@ def _adapter(field: Field, db: BaseDatabaseWrapper) -> Callable[[Any], Any]:
     return full
 
 
+def _unnestable(field: Field) -> bool:
+    """Whether PostgreSQL can take the column as one typed array, by ``bulk_create``'s own rule
+    for its ``UNNEST`` inserts: a built-in column type and no placeholder of its own."""
+    target = field.target_field if field.is_relation else field
+    return not hasattr(field, "get_placeholder_sql") and target.get_internal_type() in connection.data_types
+
+
 @functools.lru_cache(maxsize=64)  # one entry per model and statement size seen
-def _insert_plan(model: type[Model], vendor: str, rows: int) -> tuple[str, list[Field]]:
-    # An auto-incremented key is the database's to fill (and is not read back).
+def _insert_plan(model: type[Model], vendor: str, rows: int) -> tuple[str, list[Field], list[Field], bool]:
+    """The statement for ``rows`` rows, its columns, the columns it reads back, and whether its
+    parameters are one array per column (PostgreSQL's ``UNNEST``) rather than one per value."""
+    # An auto-incremented key is the database's to fill; it comes back through RETURNING.
     fields = [field for field in model._meta.local_concrete_fields if not (field.generated or field.db_returning)]
     if any(field.has_db_default() for field in fields):
         raise ImproperlyConfigured(f"bulk_insert cannot fill {model.__name__}'s database defaults.")
+    returning = list(model._meta.db_returning_fields)
+    if returning and not connection.features.can_return_rows_from_bulk_insert:
+        raise ImproperlyConfigured(f"bulk_insert cannot read back {model.__name__}'s keys on {vendor}.")
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
-    values = connection.ops.bulk_insert_sql(fields, [["%s"] * len(fields)] * rows)
-    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) {values}", fields
+    by_column = vendor == "postgresql" and rows > 1 and all(map(_unnestable, fields))
+    if by_column:
+        # The type without its size (varchar[], not varchar(200)[]): the column checks lengths.
+        arrays = ", ".join(f"%s::{field.db_type(connection).split('(')[0]}[]" for field in fields)
+        values = f"SELECT * FROM UNNEST({arrays})"
+    else:
+        values = connection.ops.bulk_insert_sql(fields, [["%s"] * len(fields)] * rows)
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) {values}"
+    if returning:
+        sql += f" RETURNING {', '.join(quote(field.column) for field in returning)}"
+    return sql, fields, returning, by_column
 
 
 def bulk_insert(objs: Sequence[Model], *, batch_size: int = 500) -> None:
     """Inserts new instances of one model like ``QuerySet.bulk_create`` (every field's
     ``pre_save``, so ``auto_now_add`` stamps the instances; no signals; primary keys made by
-    their defaults; an auto-incremented key is left to the database and not read back), ``batch_size`` rows per statement (fewer when the database's parameter
+    their defaults; an auto-incremented key read back into each instance, in row order, as
+    ``bulk_create`` does), ``batch_size`` rows per statement (fewer when the database's parameter
     limit says so), each statement's SQL built once per (model, vendor, row count).
 
     ``bulk_create`` compiles every value of every row through the query compiler. In the first
     extension sync of ``bench/bench_sync.py`` (5,000 contacts, 5,000 deals, 5,000 timeline rows,
     in process on SQLite, one session on the loaded 2-core machine) their inserts took 6.7 s
-    through ``bulk_create`` and 3.7 s here; 5,000 contacts alone 1.45 s against 0.43 s.
+    through ``bulk_create`` and 3.7 s here; 5,000 contacts alone 1.45 s against 0.43 s. The
+    event log's rows (``publish_many``, keys read back): 10,000 ``contact:created`` rows in 500-row
+    statements took 0.69 s of CPU through ``bulk_create`` and 0.39 s here (median of 4 alternating
+    rounds, SQLite, load 9), and the server's CPU for the whole first sync fell from 3.05 s to 2.8 s.
+    On PostgreSQL the rows go in as one array per column (``UNNEST``, as ``bulk_create`` does
+    there): the 5,000 contacts, deals and timeline rows took 5.0 s (wall, database included)
+    as one parameter per value and 2.0 s as arrays (median of 5 alternating rounds, load 7).
     """
     if not objs:
         return
@@ -225,14 +253,16 @@ def bulk_insert(objs: Sequence[Model], *, batch_size: int = 500) -> None:
     with db.cursor() as cursor:
         for start in range(0, len(objs), rows):
             part = objs[start : start + rows]
-            sql, fields = _insert_plan(model, db.vendor, len(part))
-            cursor.execute(
-                sql,
-                [
-                    adapt(field.pre_save(obj, True))
-                    for obj in part
-                    for field, adapt in zip(fields, adapters, strict=True)
-                ],
-            )
+            sql, fields, returning, by_column = _insert_plan(model, db.vendor, len(part))
+            steps = list(zip(fields, adapters, strict=True))
+            if by_column:
+                params = [[adapt(field.pre_save(obj, True)) for obj in part] for field, adapt in steps]
+            else:
+                params = [adapt(field.pre_save(obj, True)) for obj in part for field, adapt in steps]
+            cursor.execute(sql, params)
+            if returning:
+                for obj, values in zip(part, cursor.fetchall(), strict=True):
+                    for field, value in zip(returning, values, strict=True):
+                        setattr(obj, field.attname, value)
     for obj in objs:
         obj._state.adding, obj._state.db = False, db.alias

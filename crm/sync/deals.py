@@ -95,20 +95,35 @@ def _contacts_named(workspace: Workspace, keys: set[str]) -> dict[str, RowRef]:
     return found
 
 
-def _stage_for(keys: tuple[str, ...], stages: dict[str, PipelineStage], row: Any) -> PipelineStage:
+@dataclass(frozen=True)
+class StageFallbacks:
+    """Where a deal naming no known stage goes, worked out once per sync rather than per deal."""
+
+    by_position: list[PipelineStage]
+    default: PipelineStage | None  # the first open stage, else the first lost, else the first won
+
+    @classmethod
+    def of(cls, stages: dict[str, PipelineStage]) -> StageFallbacks:
+        by_position = sorted({stage.pk: stage for stage in stages.values()}.values(), key=lambda s: s.position)
+        default = min(by_position, key=lambda s: (s.is_won, s.is_lost, s.position), default=None)
+        return cls(by_position, default)
+
+
+def _stage_for(
+    keys: tuple[str, ...], stages: dict[str, PipelineStage], fallbacks: StageFallbacks, row: Any
+) -> PipelineStage:
     """The stage the client's deal names. Of ``stage`` and ``stageId`` the one that differs from
     the stored deal's stage is the client's move; an unknown id falls back like the REST API."""
     named = [stages[key] for key in keys if key in stages]
     moved = [stage for stage in named if row is None or stage.pk != row.stage_id]
     if moved or named:
         return (moved or named)[0]
-    ordered = sorted({stage.pk: stage for stage in stages.values()}.values(), key=lambda s: s.position)
-    for stage in ordered:
+    for stage in fallbacks.by_position:
         if ("won" in keys and stage.is_won) or ("lost" in keys and stage.is_lost):
             return stage
-    for stage in sorted(ordered, key=lambda s: (s.is_won, s.is_lost, s.position)):
-        return stage
-    raise invalid("deals", "The workspace has no pipeline stages; send a pipeline first.")
+    if fallbacks.default is None:
+        raise invalid("deals", "The workspace has no pipeline stages; send a pipeline first.")
+    return fallbacks.default
 
 
 def deals_merge(
@@ -141,8 +156,9 @@ def deals_merge(
     for part in chunks(wanted):
         full.update((deal.pk, deal) for deal in Deal.objects.filter(pk__in=part).select_related("stage"))
     merge = DealsMerge(created=[], updated=[], adopted=[], activities=[])
+    fallbacks = StageFallbacks.of(stages)
     for item, row in reversed(winners.values()):
-        contact, stage = contacts[item.contact], _stage_for(item.stages, stages, row)
+        contact, stage = contacts[item.contact], _stage_for(item.stages, stages, fallbacks, row)
         if row is None:
             merge.created.append(_new_deal(workspace, item, contact, stage, actor, merge, now))
         elif row.pk in full:
@@ -172,7 +188,12 @@ def _new_deal(
     deal.won_at, deal.lost_at = _close_times(status, now)
     merge.activities.append(
         _activity(
-            deal, DealActivity.Kind.CREATED, actor, to_stage=stage, to_status=status, data={"to_stage_name": stage.name}
+            deal,
+            DealActivity.Kind.CREATED,
+            actor,
+            to_stage_id=stage.pk,
+            to_status=status,
+            data={"to_stage_name": stage.name},
         )
     )
     return deal
@@ -184,8 +205,10 @@ def _close_times(status: str, now: datetime.datetime) -> tuple[datetime.datetime
 
 
 def _activity(deal: Deal, kind: str, actor: Any, **fields: Any) -> DealActivity:
-    """A timeline entry like the REST writes record, inserted in bulk with the others."""
-    return DealActivity(workspace_id=deal.workspace_id, deal=deal, kind=kind, actor=actor, **fields)
+    """A timeline entry like the REST writes record, inserted in bulk with the others. Its
+    relations are set by id: it is only inserted, and a related object costs a descriptor each."""
+    actor_id = None if actor is None else actor.pk
+    return DealActivity(workspace_id=deal.workspace_id, deal_id=deal.pk, kind=kind, actor_id=actor_id, **fields)
 
 
 def _update_deal(
@@ -208,7 +231,14 @@ def _update_deal(
             edits["stage"] = stage
             names = {"from_stage_name": row.stage.name, "to_stage_name": stage.name}
             merge.activities.append(
-                _activity(row, DealActivity.Kind.STAGE_CHANGED, actor, from_stage=row.stage, to_stage=stage, data=names)
+                _activity(
+                    row,
+                    DealActivity.Kind.STAGE_CHANGED,
+                    actor,
+                    from_stage_id=row.stage_id,
+                    to_stage_id=stage.pk,
+                    data=names,
+                )
             )
             status = deal_status_for(stage=stage)
             if status != row.status:

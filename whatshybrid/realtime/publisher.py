@@ -26,6 +26,7 @@ from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.db.models import F
 
+from whatshybrid.db import bulk_insert
 from whatshybrid.events import notify_after_commit, notify_in_transaction
 from whatshybrid.realtime.frames import batch_dispatch_message, dispatch_message, event_message, workspace_group
 from whatshybrid.realtime.hub import embedded_mode, relay
@@ -100,10 +101,11 @@ def publish_many(workspace: Any, events: Sequence[tuple[str, dict[str, Any]]]) -
     # lock taken by the counter bump lasts until the rows are in.
     with transaction.atomic(savepoint=False):
         first, opted_in = _reserve(workspace_id, len(events))
-        rows = Event.objects.bulk_create(
+        rows = [
             Event(workspace_id=workspace_id, seq=seq, name=name, payload=payload)
             for seq, (name, payload) in enumerate(events, start=first)
-        )
+        ]
+        bulk_insert(rows, batch_size=len(rows))
         notify_in_transaction(rows, opted_in)
     transaction.on_commit(lambda: notify_after_commit(rows))
     return rows

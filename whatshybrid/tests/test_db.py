@@ -7,7 +7,7 @@ import decimal
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from contacts.models import Contact
@@ -66,11 +66,14 @@ def test_rows_match_bulk_create_and_instances_are_saved(workspace):
     bulk_insert(activities)
     assert DealActivity.objects.filter(deal__in=deals, to_stage=stage).count() == len(deals)
 
-    # An auto-incremented key (the labels' link table) is the database's.
+    # An auto-incremented key (the labels' link table) is the database's, read back in row order.
     label = Label.objects.filter(workspace=workspace).first()
     link = Contact.labels.through
-    bulk_insert([link(contact_id=row.pk, label_id=label.pk) for row in ours])
+    links = [link(contact_id=row.pk, label_id=label.pk) for row in ours]
+    bulk_insert(links, batch_size=3)
     assert set(label.contacts.values_list("pk", flat=True)) == {row.pk for row in ours}
+    assert all(isinstance(row.pk, int) for row in links)
+    assert [link.objects.get(pk=row.pk).contact_id for row in links] == [row.pk for row in ours]
 
 
 def test_one_statement_per_batch(workspace):
@@ -78,3 +81,13 @@ def test_one_statement_per_batch(workspace):
     with CaptureQueriesContext(connection) as queries:
         bulk_insert(rows, batch_size=5)
     assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT", "INSERT"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite does not enforce column lengths")
+def test_postgresql_arrays_do_not_truncate_long_values(workspace):
+    # The per-column arrays are cast without their size (varchar[]); the column still refuses.
+    rows = contacts(workspace, "4")
+    rows[3].name = "x" * 201
+    with pytest.raises(DataError), transaction.atomic():
+        bulk_insert(rows)
+    assert not Contact.objects.filter(phone__startswith="+551194").exists()
