@@ -114,10 +114,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "whatshybrid.api.middleware.JsonErrorMiddleware",
-    # Sessions, CSRF, login and flash messages for /admin only (whatshybrid/api/middleware.py).
+    # Sessions, login and flash messages for /admin only (whatshybrid/api/middleware.py).
     "whatshybrid.api.middleware.AdminSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "whatshybrid.api.middleware.AdminCsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "whatshybrid.api.middleware.AdminAuthenticationMiddleware",
     "whatshybrid.api.middleware.AdminMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
