@@ -114,11 +114,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "whatshybrid.api.middleware.JsonErrorMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, login and flash messages for /admin only (whatshybrid/api/middleware.py).
+    "whatshybrid.api.middleware.AdminSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "whatshybrid.api.middleware.AdminAuthenticationMiddleware",
+    "whatshybrid.api.middleware.AdminMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from accounts.models import Membership, User, Workspace
 from whatshybrid.api.fields import StrictCharField
+from whatshybrid.api.representation import representation
 from whatshybrid.api.serializers import StrictSerializer
 
 
@@ -17,8 +18,7 @@ class UserSerializer(serializers.ModelSerializer):
         fields = ["id", "email", "name", "role", "date_joined"]
         read_only_fields = fields
 
-    def get_role(self, user: User) -> str | None:
-        membership: Membership | None = self.context.get("membership")
+    def get_role(self, user: User, *, membership: Membership | None) -> str | None:
         return membership.role if membership is not None else None
 
 
@@ -38,6 +38,17 @@ class WorkspaceSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+# Built from the declarations once: a ModelSerializer derives its fields from the model on every
+# instantiation: 40% of GET /auth/me's CPU when profiled (in process: 1.1 -> 0.4 ms; issue 15).
+def user_representation(user: User, *, membership: Membership | None) -> dict[str, Any]:
+    """The user as the auth endpoints show it, with their role in ``membership``'s workspace."""
+    return representation(UserSerializer)(user, membership=membership)
+
+
+def workspace_representation(workspace: Workspace) -> dict[str, Any]:
+    return representation(WorkspaceSerializer)(workspace)
 
 
 class RegisterInputSerializer(StrictSerializer):

@@ -21,8 +21,8 @@ from accounts.api.serializers import (
     RefreshInputSerializer,
     RegisterInputSerializer,
     TokenPairSerializer,
-    UserSerializer,
-    WorkspaceSerializer,
+    user_representation,
+    workspace_representation,
 )
 from accounts.authentication import session_of
 from whatshybrid.api.permissions import ALL_ROLES
@@ -35,8 +35,8 @@ def auth_payload(pair: services.TokenPair, *, include_identity: bool = True) -> 
     body: dict[str, Any] = {"accessToken": pair.access, "refreshToken": pair.refresh}
     if include_identity:
         membership = pair.session.user.memberships.get(workspace=pair.session.workspace)
-        body["user"] = UserSerializer(pair.session.user, context={"membership": membership}).data
-        body["workspace"] = WorkspaceSerializer(pair.session.workspace).data
+        body["user"] = user_representation(pair.session.user, membership=membership)
+        body["workspace"] = workspace_representation(pair.session.workspace)
     return body
 
 
@@ -99,11 +99,10 @@ class LogoutView(WorkspaceAPIView):
 class MeView(WorkspaceAPIView):
     @extend_schema(responses={200: MeSerializer}, tags=["auth"])
     def get(self, request: Request) -> Response:
-        context = self.get_serializer_context()
         return Response(
             {
-                "user": UserSerializer(request.user, context=context).data,
-                "workspace": WorkspaceSerializer(request.workspace).data,
+                "user": user_representation(request.user, membership=request.membership),
+                "workspace": workspace_representation(request.workspace),
             }
         )
 

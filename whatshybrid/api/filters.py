@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from functools import cache
 from typing import Any, ClassVar
 
 import django_filters
@@ -173,10 +174,22 @@ class WorkspaceFilterSet(django_filters.FilterSet):
         return queryset.filter(assigned_to_id=value)
 
 
+@cache
+def _parameter_names(filterset_class: type[WorkspaceFilterSet]) -> frozenset[str]:
+    return frozenset(filterset_class.base_filters) | frozenset(filterset_class.aliases)
+
+
 class WorkspaceFilterBackend(DjangoFilterBackend):
-    """django-filter's backend, applied to the view's ``filter_actions`` only (lists)."""
+    """django-filter's backend, applied to the view's ``filter_actions`` only (lists).
+
+    A request naming none of the filters' parameters (the extension's syncs, a plain page) skips
+    building the filter set and its form, a fifth of a 50-row page's CPU when profiled (issue 15): every
+    filter is optional and filters nothing when its parameter is absent."""
 
     def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
         if getattr(view, "action", None) not in getattr(view, "filter_actions", ("list",)):
+            return queryset
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None or request.query_params.keys().isdisjoint(_parameter_names(filterset_class)):
             return queryset
         return super().filter_queryset(request, queryset, view)

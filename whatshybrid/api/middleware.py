@@ -1,4 +1,5 @@
-"""Request plumbing the extension relies on: request ids, no trailing slashes, JSON-only errors."""
+"""Request plumbing the extension relies on: request ids, no trailing slashes, JSON-only errors;
+and the admin's session, login and flash-message middleware confined to the admin."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 
@@ -16,6 +20,7 @@ from whatshybrid.api.errors import RETRY_AFTER_DEFAULT_SECONDS, json_error
 logger = logging.getLogger("whatshybrid.request")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation)
+ADMIN_PREFIX = "/admin"
 
 
 def body_limit(path: str) -> int:
@@ -104,7 +109,34 @@ class JsonErrorMiddleware:
 
     @staticmethod
     def _is_admin(request: HttpRequest) -> bool:
-        return request.path_info.startswith("/admin")
+        return request.path_info.startswith(ADMIN_PREFIX)
+
+
+class AdminOnly:
+    """Runs the middleware it is mixed into on the admin's paths only. The API authenticates
+    with JWT and reads no session, login or flash message; skipping those three saves about
+    40 µs of CPU per API request (``GET /health`` in process: 0.16 -> 0.12 ms; issue 15). CSRF
+    stays on every path: it is cheap, and ``check --deploy`` asks for it. Subclasses, so
+    Django's admin checks still find the middleware they require."""
+
+    get_response: Callable[[HttpRequest], HttpResponse]
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(ADMIN_PREFIX):
+            return super().__call__(request)  # type: ignore[misc]
+        return self.get_response(request)
+
+
+class AdminSessionMiddleware(AdminOnly, SessionMiddleware):
+    pass
+
+
+class AdminAuthenticationMiddleware(AdminOnly, AuthenticationMiddleware):
+    pass
+
+
+class AdminMessageMiddleware(AdminOnly, MessageMiddleware):
+    pass
 
 
 def json_handler(status_code: int) -> Callable[..., HttpResponse]:

@@ -1,5 +1,5 @@
-"""StrictSerializer's per-class field copies: each instance still validates with its own fields
-and its own context."""
+"""The per-class field copies of StrictSerializer and StrictModelSerializer: each instance still
+validates with its own fields and its own context."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from contacts.api.serializers import ContactInputSerializer
 from crm.models import Label
 from messaging.api.serializers import ConversationUpdateInputSerializer, MessageCreateInputSerializer
 
@@ -34,6 +35,22 @@ def test_a_list_of_workspace_ids_checks_each_instances_own_workspace(workspace, 
     assert own.validated_data["labels"] == [label]
     assert not foreign.is_valid()
     assert "label_ids" in foreign.errors
+
+
+@pytest.mark.django_db
+def test_a_model_serializers_fields_are_built_once_and_checked_per_instance(workspace, other_workspace):
+    label = Label.objects.create(workspace=workspace, name="Só daqui")
+    body = {"phone": "+5511987654321", "labels": [str(label.pk)]}
+    own = ContactInputSerializer(data=body, context={"workspace": workspace})
+    foreign = ContactInputSerializer(data=body, context={"workspace": other_workspace})
+    assert own.fields["opted_out"] is not foreign.fields["opted_out"]
+    # The fields derived from the model (opted_out) come from the class copy too.
+    assert set(ContactInputSerializer.__dict__["_field_prototypes"]) == set(own.fields)
+    assert foreign.fields["labels"].child is not own.fields["labels"].child
+    assert own.is_valid(), own.errors
+    assert [row.pk for row in own.validated_data["labels"]] == [label.pk]
+    assert not foreign.is_valid()
+    assert "labels" in foreign.errors
 
 
 @pytest.mark.django_db(transaction=True)
