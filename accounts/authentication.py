@@ -60,7 +60,9 @@ def resolve_access_token(raw: str) -> tuple[User, AuthContext]:
     membership = live_membership(user_id=user_id, workspace_id=workspace_id, session_id=session_id)
     if membership is None:
         raise TokenInvalid("Your session has ended. Please log in again.", code="SESSION_ENDED")
-    return membership.user, AuthContext(session_id=str(session_id), membership=membership, workspace=membership.workspace)
+    return membership.user, AuthContext(
+        session_id=str(session_id), membership=membership, workspace=membership.workspace
+    )
 
 
 def session_of(context: AuthContext) -> AuthSession:

@@ -205,7 +205,14 @@ def test_me(api_client, user, workspace):
 # --- refresh: 400 never 401, rotation, grace, reuse ---------------------------------------------
 @pytest.mark.parametrize(
     "body",
-    [{}, {"refreshToken": ""}, {"refreshToken": "garbage"}, {"refreshToken": "a.b.c"}, {"refreshToken": 12}, {"refresh_token": [1]}],
+    [
+        {},
+        {"refreshToken": ""},
+        {"refreshToken": "garbage"},
+        {"refreshToken": "a.b.c"},
+        {"refreshToken": 12},
+        {"refresh_token": [1]},
+    ],
 )
 def test_bad_refresh_is_400_token_invalid(anon_client, body):
     assert_json_error(anon_client.post(REFRESH, body), 400, "TOKEN_INVALID")
