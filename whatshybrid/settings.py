@@ -153,7 +153,12 @@ if DATABASE_URL:
         # psycopg 3 pool: persistent connections are managed by the pool, so CONN_MAX_AGE stays 0
         # (required under ASGI, where each request may run on another thread).
         _db["CONN_MAX_AGE"] = 0
-        _db.setdefault("OPTIONS", {})["pool"] = {
+        # Server-side binding lets psycopg prepare a statement text once it has run five times on
+        # a connection, so PostgreSQL plans each hot query once per pooled connection instead of
+        # on every execute. Message create in process, 4 alternating pairs of 300 sends: 8.6-11.6
+        # ms against 12.1-13.0 ms with client-side binding (issue 13, session 9).
+        _db.setdefault("OPTIONS", {})["server_side_binding"] = True
+        _db["OPTIONS"]["pool"] = {
             "min_size": env_int("DB_POOL_MIN", 1),
             "max_size": env_int("DB_POOL_MAX", 10),
             "timeout": env_int("DB_POOL_TIMEOUT", 10),
