@@ -114,6 +114,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "whatshybrid.api.middleware.JsonErrorMiddleware",
+    # SQLite only: a request that may write holds its turn, so batch jobs let it in.
+    "whatshybrid.write_turns.WriterTurnMiddleware",
     # Sessions, login and flash messages for /admin only (whatshybrid/api/middleware.py).
     "whatshybrid.api.middleware.AdminSessionMiddleware",
     "django.middleware.common.CommonMiddleware",

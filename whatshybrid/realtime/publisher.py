@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -31,14 +30,11 @@ from whatshybrid.events import notify_after_commit, notify_in_transaction
 from whatshybrid.realtime.frames import batch_dispatch_message, dispatch_message, event_message, workspace_group
 from whatshybrid.realtime.hub import embedded_mode, relay
 from whatshybrid.realtime.models import Event, EventSequence
+from whatshybrid.write_turns import let_writers_in
 
 __all__ = ["batches", "event_message", "fan_out", "opt_in_update", "publish", "publish_many", "workspace_group"]
 
 logger = logging.getLogger(__name__)
-
-# SQLite hands its write lock to whichever waiter polls first (its busy handler sleeps up to
-# 100 ms between polls), so a writer that begins again at once starves everyone else.
-_SQLITE_PAUSE_CAP_SECONDS = 0.1
 
 
 def _reserve(workspace_id: Any, count: int) -> tuple[int, list[str]]:
@@ -117,13 +113,12 @@ def batches[T](items: Iterable[T], size: int) -> Iterator[tuple[T, ...]]:
     Size chunks so one takes about as long as an agent's request: measured (bench_counter.py,
     docs/realtime.md), about 5 rows through per-row services, 50 through set-based writes.
 
-    On SQLite it then pauses as long as the chunk took (at most 100 ms) so waiting writers get in;
-    PostgreSQL queues lock waiters in order and needs no pause."""
+    On SQLite it then waits while agents' requests are in flight, so they get the write lock
+    (``whatshybrid.write_turns``); PostgreSQL queues lock waiters in order and needs no pause."""
     for chunk in itertools.batched(items, size):
-        started = time.monotonic()
         yield chunk
         if connection.vendor == "sqlite":
-            time.sleep(min(time.monotonic() - started, _SQLITE_PAUSE_CAP_SECONDS))
+            let_writers_in()
 
 
 def publish(workspace: Any, event_name: str, payload: dict[str, Any]) -> Event:
