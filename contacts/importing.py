@@ -378,9 +378,12 @@ def _current_label_ids(contact_ids: list[Any]) -> dict[Any, set[Any]]:
 def _write_batch(
     *, workspace: Workspace, batch: list[CleanRow], label_ids: dict[str, Any], dry_run: bool, update_existing: bool
 ) -> tuple[int, int, int]:
+    # Unordered: with the model's ``-created_at`` ordering SQLite answers the IN list by walking
+    # the workspace's created_at index, so every batch read the whole workspace (a 100,000-row
+    # import went quadratic: tests/test_query_plans.py).
     existing = {
         contact.phone: contact
-        for contact in Contact.objects.filter(workspace=workspace, phone__in=[row.phone for row in batch])
+        for contact in Contact.objects.filter(workspace=workspace, phone__in=[row.phone for row in batch]).order_by()
     }
     relabel_candidates = [existing[row.phone].pk for row in batch if row.labels is not None and row.phone in existing]
     current_labels = _current_label_ids(relabel_candidates if update_existing else [])

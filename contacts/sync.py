@@ -170,7 +170,12 @@ def contacts_merge(
         pks = [pk for pk in map(as_uuid, keys) if pk is not None]
         phones = [item.phone for item in part]
         query = Q(client_key__in=keys) | Q(pk__in=pks) | Q(phone__in=phones)
-        rows = Contact.objects.filter(query, workspace=workspace).values_list("pk", "client_key", "updated_at", "phone")
+        # Unordered: ordered, SQLite walks the workspace's created_at index (tests/test_query_plans.py).
+        rows = (
+            Contact.objects.filter(query, workspace=workspace)
+            .order_by()
+            .values_list("pk", "client_key", "updated_at", "phone")
+        )
         existing.update((row[0], RowRef(*row)) for row in rows)
     by_client_key = {row.client_key: row for row in existing.values() if row.client_key}
     by_phone = {row.phone: row for row in existing.values()}
@@ -183,7 +188,7 @@ def contacts_merge(
     wanted = [
         pk for pk, item in winners.items() if pk in existing and needs_row(existing[pk], item.key, item.updated_at)
     ]
-    full = {row.pk: row for part in chunks(wanted) for row in Contact.objects.filter(pk__in=part)}
+    full = {row.pk: row for part in chunks(wanted) for row in Contact.objects.filter(pk__in=part).order_by()}
 
     merge = ContactsMerge(by_key={}, created=[], updated=[], adopted=[], label_sets={})
     for target, group in groups.items():

@@ -211,7 +211,11 @@ def message_page(
             scan = scan.filter(Q(sent_at__lte=moment), Q(sent_at__lt=moment) | Q(id__lt=pk))
     keys = list(scan.order_by(*order).annotate(chars=Length("content")).values_list("id", "chars")[: limit + 1])
     count = min(limit, rows_within_budget([chars for _, chars in keys], settings.PAGE_MAX_CHARS))
-    rows = list(base.filter(pk__in=[pk for pk, _ in keys[:count]]).order_by("sent_at", "id").values(*MESSAGE_COLUMNS))
+    # By primary key alone: the ids come from the conversation's own scan above, and with the
+    # conversation in the filter SQLite walks all of the conversation's index entries (0.15x the
+    # bare view at 100,000 messages, bench_messaging) instead of looking up the page's rows.
+    page_ids = [pk for pk, _ in keys[:count]]
+    rows = list(Message.objects.filter(pk__in=page_ids).order_by("sent_at", "id").values(*MESSAGE_COLUMNS))
     more = len(keys) > count
     if after:
         return MessagePage(messages=rows, has_older=True, has_newer=more)

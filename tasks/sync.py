@@ -100,8 +100,10 @@ def tasks_sync(*, workspace: Workspace, body: Any, user: Any = None) -> dict[str
     for part in chunks(items):
         keys = [item.key for item in part]
         pks = [pk for pk in map(as_uuid, keys) if pk is not None]
+        # Unordered: ordered, SQLite walks the workspace's created_at index (tests/test_query_plans.py).
         existing.update(
-            (row.pk, row) for row in Task.objects.filter(Q(client_key__in=keys) | Q(pk__in=pks), workspace=workspace)
+            (row.pk, row)
+            for row in Task.objects.filter(Q(client_key__in=keys) | Q(pk__in=pks), workspace=workspace).order_by()
         )
     by_key = {row.client_key: row for row in existing.values() if row.client_key}
     created, updated, adopted, completed = [], [], [], []

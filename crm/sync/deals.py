@@ -87,7 +87,8 @@ def _contacts_named(workspace: Workspace, keys: set[str]) -> dict[str, RowRef]:
     found: dict[str, RowRef] = {}
     for part in chunks(sorted(keys)):
         pks = [pk for pk in map(as_uuid, part) if pk is not None]
-        rows = Contact.objects.filter(Q(client_key__in=part) | Q(pk__in=pks), workspace=workspace)
+        # Unordered: ordered, SQLite walks the workspace's created_at index (tests/test_query_plans.py).
+        rows = Contact.objects.filter(Q(client_key__in=part) | Q(pk__in=pks), workspace=workspace).order_by()
         for row in (RowRef(*values) for values in rows.values_list("pk", "client_key", "updated_at")):
             found[str(row.pk)] = row
             if row.client_key:
@@ -141,7 +142,8 @@ def deals_merge(
     for part in chunks(items):
         keys = [item.key for item in part]
         pks = [pk for pk in map(as_uuid, keys) if pk is not None]
-        rows = Deal.objects.filter(Q(client_key__in=keys) | Q(pk__in=pks), workspace=workspace)
+        # Unordered: ordered, SQLite walks the workspace's created_at index (tests/test_query_plans.py).
+        rows = Deal.objects.filter(Q(client_key__in=keys) | Q(pk__in=pks), workspace=workspace).order_by()
         for pk, client_key, updated_at, stage_id in rows.values_list("pk", "client_key", "updated_at", "stage_id"):
             existing[pk] = RowRef(pk, client_key, updated_at, stage_id=stage_id)
     by_key = {row.client_key: row for row in existing.values() if row.client_key}
@@ -154,7 +156,7 @@ def deals_merge(
     wanted = [row.pk for item, row in winners.values() if row is not None and needs_row(row, item.key, item.updated_at)]
     full = {}
     for part in chunks(wanted):
-        full.update((deal.pk, deal) for deal in Deal.objects.filter(pk__in=part).select_related("stage"))
+        full.update((deal.pk, deal) for deal in Deal.objects.filter(pk__in=part).order_by().select_related("stage"))
     merge = DealsMerge(created=[], updated=[], adopted=[], activities=[])
     fallbacks = StageFallbacks.of(stages)
     for item, row in reversed(winners.values()):
