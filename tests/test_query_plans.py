@@ -51,7 +51,9 @@ def test_the_importer_and_the_sync_calls_look_rows_up_by_key(api_client, workspa
     browser.contacts = [contact(f"55219{n:08d}", f"Cliente {n}") for n in range(40, 80)]
     browser.sync()
     browser.deals = [deal(browser.contacts[0]["id"], "Proposta")]
-    browser.tasks = [task("5521900000041", "Ligar")]
+    # Single keys plan as equalities: each look-up here gets two.
+    browser.labels["contactLabels"] = {"5521900000001@c.us": ["vip"], "5521900000002@c.us": ["vip"]}
+    browser.tasks = [task("5521900000041", "Ligar"), task("5521900000042", "Visitar")]
     plans = _Plans()
     with connection.execute_wrapper(plans):
         contact_import_rows(
@@ -62,7 +64,7 @@ def test_the_importer_and_the_sync_calls_look_rows_up_by_key(api_client, workspa
         browser.sync()
         browser.sync_tasks()
         browser.sync_tasks()
-    assert len(plans.lookups) >= 5  # the import's phones, contacts, deals and tasks by client key
+    assert len(plans.lookups) >= 7  # phones (import, labels, tasks), client keys (contacts, deals, tasks)
     assert plans.walks() == []
 
 
