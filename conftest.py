@@ -25,11 +25,11 @@ _counter = itertools.count(1)
 @pytest.fixture(scope="session", autouse=True)
 def _remove_sqlite_test_sidecars() -> Iterator[None]:
     # Django deletes the file-backed SQLite test database but not its WAL/SHM companions (nor the
-    # turn lock file of whatshybrid.write_turns).
+    # turn lock files of whatshybrid.write_turns).
     yield
     name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
     if settings.DATABASE_IS_SQLITE and name and not Path(name).exists():
-        for suffix in ("-wal", "-shm", "-writers"):
+        for suffix in ("-wal", "-shm", "-writers", "-batch"):
             Path(f"{name}{suffix}").unlink(missing_ok=True)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 
 from whatshybrid.db import bulk_insert
@@ -30,7 +30,7 @@ from whatshybrid.events import notify_after_commit, notify_in_transaction
 from whatshybrid.realtime.frames import batch_dispatch_message, dispatch_message, event_message, workspace_group
 from whatshybrid.realtime.hub import embedded_mode, relay
 from whatshybrid.realtime.models import Event, EventSequence
-from whatshybrid.write_turns import let_writers_in
+from whatshybrid.write_turns import batch_turn
 
 __all__ = ["batches", "event_message", "fan_out", "opt_in_update", "publish", "publish_many", "workspace_group"]
 
@@ -113,12 +113,17 @@ def batches[T](items: Iterable[T], size: int) -> Iterator[tuple[T, ...]]:
     Size chunks so one takes about as long as an agent's request: measured (bench_counter.py,
     docs/realtime.md), about 5 rows through per-row services, 50 through set-based writes.
 
-    On SQLite it then waits while agents' requests are in flight, so they get the write lock
-    (``whatshybrid.write_turns``); PostgreSQL queues lock waiters in order and needs no pause."""
-    for chunk in itertools.batched(items, size):
-        yield chunk
-        if connection.vendor == "sqlite":
-            let_writers_in()
+    On SQLite each chunk is a turn (``whatshybrid.write_turns.batch_turn``): it starts once the
+    agents' requests in flight have finished, and requests that arrive meanwhile wait for its end.
+    Keep work that writes nothing (validation, network calls) out of the chunk: they wait for it
+    whole. While agents are writing, chunks shrink to a quarter of ``size``, so each of them waits
+    less; with nobody there, full chunks keep the per-chunk cost of a long import down.
+    PostgreSQL queues lock waiters in order and needs no turns."""
+    iterator = iter(items)
+    for first in iterator:
+        with batch_turn() as turn:
+            rest = size if turn.alone else max(1, size // 4)
+            yield (first, *itertools.islice(iterator, rest - 1))
 
 
 def publish(workspace: Any, event_name: str, payload: dict[str, Any]) -> Event:
