@@ -25,7 +25,9 @@ from whatshybrid.wsgi_bridge import WsgiBridge  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": SocketIORouter(WsgiBridge(django_wsgi_app, threads=settings.HTTP_THREADS)),
+        "http": SocketIORouter(
+            WsgiBridge(django_wsgi_app, threads=settings.HTTP_THREADS, long_threads=settings.HTTP_LONG_THREADS)
+        ),
         "websocket": WebsocketOriginValidator(SocketIORouter(URLRouter(websocket_urlpatterns))),
     }
 )

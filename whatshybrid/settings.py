@@ -512,17 +512,21 @@ LOGGING = {
 }
 
 # --- Serving path (issue 15; see whatshybrid/wsgi_bridge.py and the README's serving section) ---
-# Pool threads that run Django's WSGI handler behind the ASGI server (one per request in flight).
-HTTP_THREADS = env_int("HTTP_THREADS", 8)
+# Pool threads that run Django's WSGI handler behind the ASGI server (one per request in flight):
+# one per core for the API, and a pool of its own for the views that run long (AI provider calls,
+# password hashes, bulk syncs). See whatshybrid/wsgi_bridge.py.
+HTTP_THREADS = env_int("HTTP_THREADS", max(2, os.cpu_count() or 2))
+HTTP_LONG_THREADS = env_int("HTTP_LONG_THREADS", 8)
 # Password hashes (login, register, password change) running at once per process, how many more
 # may wait for one (beyond: 429 SERVER_BUSY + Retry-After), and the hash threads' nice value
 # (Linux; 0 leaves them at the request threads' priority). See accounts/hashing.py. Each running
-# or waiting hash holds an HTTP thread: by default together at most half of them.
+# or waiting hash holds a long-request thread: by default together at most half of them.
 PASSWORD_HASH_CONCURRENCY = env_int(
-    "PASSWORD_HASH_CONCURRENCY", max(1, min((os.cpu_count() or 2) // 2, HTTP_THREADS // 2))
+    "PASSWORD_HASH_CONCURRENCY", max(1, min((os.cpu_count() or 2) // 2, HTTP_LONG_THREADS // 2))
 )
 PASSWORD_HASH_QUEUE = env_int(
-    "PASSWORD_HASH_QUEUE", max(0, min(PASSWORD_HASH_CONCURRENCY, HTTP_THREADS // 2 - PASSWORD_HASH_CONCURRENCY))
+    "PASSWORD_HASH_QUEUE",
+    max(0, min(PASSWORD_HASH_CONCURRENCY, HTTP_LONG_THREADS // 2 - PASSWORD_HASH_CONCURRENCY)),
 )
 PASSWORD_HASH_NICE = env_int("PASSWORD_HASH_NICE", 10)
 if DATABASE_IS_SQLITE:

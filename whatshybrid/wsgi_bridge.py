@@ -12,6 +12,16 @@ request reads exactly ``CONTENT_LENGTH`` bytes, which is set to what arrived.
 
 Responses are collected whole on the pool thread: the API, the admin and the docs answer with
 bounded bodies (pages are capped, static files are small), and nothing here streams.
+
+Two pools. Python runs one thread at a time, so beyond one thread per core more threads only
+queue: on the interpreter lock and, for writes on SQLite, on the database's lock, where a
+waiter sleeps on a growing back-off (up to 100 ms) instead of waking when the lock is free. So
+the requests of the API run on ``HTTP_THREADS`` threads, one per core by default
+(``bench/side_by_side``: with 2 threads instead of 8, 10-20% more requests per second and a
+write p99 of about 100 ms instead of 700-860 ms). Views that take far longer than the rest, so
+that a few of them would hold every thread (waiting on an AI provider or a password hash, or a
+whole bulk sync), set ``runs_long = True`` (an action: ``@action(..., runs_long=True)``) and run
+on ``HTTP_LONG_THREADS`` threads of their own.
 """
 
 from __future__ import annotations
@@ -24,6 +34,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from django.urls import Resolver404, resolve
+
 from whatshybrid.api.middleware import body_limit
 
 Scope = dict[str, Any]
@@ -33,11 +45,13 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class WsgiBridge:
-    """An ASGI app for ``http`` scopes that runs ``wsgi_app`` on ``threads`` pool threads."""
+    """An ASGI app for ``http`` scopes that runs ``wsgi_app`` on ``threads`` pool threads, and the
+    views that run long on ``long_threads`` others."""
 
-    def __init__(self, wsgi_app: WSGIApp, *, threads: int) -> None:
+    def __init__(self, wsgi_app: WSGIApp, *, threads: int, long_threads: int) -> None:
         self.wsgi_app = wsgi_app
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
+        self.long_executor = ThreadPoolExecutor(max_workers=long_threads, thread_name_prefix="http-long")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = body_limit(scope["path"])
@@ -49,7 +63,8 @@ class WsgiBridge:
             return
         environ = _environ(scope, body)
         loop = asyncio.get_running_loop()
-        status, headers, content = await loop.run_in_executor(self.executor, self._call, environ)
+        executor = self.long_executor if runs_long(scope["path"]) else self.executor
+        status, headers, content = await loop.run_in_executor(executor, self._call, environ)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 
@@ -69,6 +84,16 @@ class WsgiBridge:
         status, headers = started
         encoded = [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in headers]
         return int(status.split(" ", 1)[0]), encoded, content
+
+
+def runs_long(path: str) -> bool:
+    """Whether the view at ``path`` says it runs long (``runs_long``, or its action's)."""
+    try:
+        view = resolve(path).func
+    except Resolver404:
+        return False
+    # DRF's as_view keeps the class and, for a viewset route, the action's keyword arguments.
+    return getattr(view, "initkwargs", {}).get("runs_long", getattr(getattr(view, "cls", None), "runs_long", False))
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | int | None:

@@ -52,6 +52,7 @@ class PublicAuthView(APIView):
 
 class RegisterView(PublicAuthView):
     throttle_classes = [GeneralRateThrottle, RegistrationRateThrottle]
+    runs_long = True  # waits on a password hash: whatshybrid.wsgi_bridge
 
     @extend_schema(request=RegisterInputSerializer, responses={201: AuthResponseSerializer}, tags=["auth"])
     def post(self, request: Request) -> Response:
@@ -62,6 +63,7 @@ class RegisterView(PublicAuthView):
 
 
 class LoginView(PublicAuthView):
+    runs_long = True  # waits on a password hash: whatshybrid.wsgi_bridge
     @extend_schema(request=LoginInputSerializer, responses={200: AuthResponseSerializer}, tags=["auth"])
     def post(self, request: Request) -> Response:
         serializer = LoginInputSerializer(data=request.data)
@@ -109,6 +111,7 @@ class MeView(WorkspaceAPIView):
 
 class PasswordChangeView(WorkspaceAPIView):
     write_roles = ALL_ROLES
+    runs_long = True  # waits on a password hash: whatshybrid.wsgi_bridge
 
     @extend_schema(request=PasswordChangeInputSerializer, responses={200: AuthResponseSerializer}, tags=["auth"])
     def put(self, request: Request) -> Response:

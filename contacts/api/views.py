@@ -94,7 +94,8 @@ class ContactViewSet(WorkspaceViewSet):
         },
         responses={200: ContactImportReplySerializer, 202: ContactImportReplySerializer},
     )
-    @action(detail=False, methods=["post"], url_path="import", url_name="import")
+    # runs_long: a whole import of up to CONTACTS_IMPORT_ASYNC_ROWS rows (whatshybrid.wsgi_bridge).
+    @action(detail=False, methods=["post"], url_path="import", url_name="import", runs_long=True)
     def import_contacts(self, request: Request) -> Response:
         """JSON ``{contacts: [...]}`` or a CSV ``file``; large imports answer 202 with a job id."""
         options = ContactImportInputSerializer(data=request.data, context=self.get_serializer_context())

@@ -49,6 +49,7 @@ CrmDataReplySerializer = inline_serializer(
 
 
 class CrmSyncView(WorkspaceAPIView):
+    runs_long = True  # a whole bulk sync, seconds of work: whatshybrid.wsgi_bridge
     @extend_schema(request=CrmSyncInputSerializer, responses={200: CrmSyncReplySerializer}, tags=["sync"])
     def post(self, request: Request) -> Response:
         """Merges the extension's contacts, deals, pipeline and labels; answers the workspace's CRM."""

@@ -73,6 +73,7 @@ class ModuleStatusView(ModuleView):
 
 
 class ModuleSyncView(ModuleView):
+    runs_long = True  # a whole bulk sync, seconds of work: whatshybrid.wsgi_bridge
     @extend_schema(request=ModuleSyncInputSerializer, responses={200: ModuleSyncReplySerializer}, tags=["sync"])
     def post(self, request: Request, module: str) -> Response:
         """Stores the module's document, or merges it with the server's newer copy."""

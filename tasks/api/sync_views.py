@@ -31,6 +31,7 @@ TasksDataReplySerializer = inline_serializer(
 
 
 class TasksSyncView(WorkspaceAPIView):
+    runs_long = True  # a whole bulk sync, seconds of work: whatshybrid.wsgi_bridge
     @extend_schema(request=TasksSyncInputSerializer, responses={200: TasksSyncReplySerializer}, tags=["sync"])
     def post(self, request: Request) -> Response:
         """Merges the extension's tasks; answers every task of the workspace."""

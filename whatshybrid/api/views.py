@@ -40,6 +40,9 @@ class WorkspaceRequestMixin:
 
     permission_classes: ClassVar[list] = [IsAuthenticated, HasWorkspaceRole]
     throttle_classes: ClassVar[list] = [GeneralRateThrottle]
+    # Serve on the pool for long requests (whatshybrid.wsgi_bridge); a viewset action sets it
+    # with ``@action(..., runs_long=True)``.
+    runs_long = False
     _idempotency_record = None
 
     def perform_authentication(self, request: Request) -> None:

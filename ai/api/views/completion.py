@@ -101,6 +101,7 @@ DAYS_DEFAULT = 30
 
 class AICompleteView(WorkspaceAPIView):
     throttle_classes = [GeneralRateThrottle, AIRateThrottle]
+    runs_long = True  # waits on the AI provider: whatshybrid.wsgi_bridge
 
     @extend_schema(request=AICompleteInputSerializer, responses={200: AICompleteReplySerializer}, tags=["ai"])
     def post(self, request: Request) -> Response:
@@ -208,6 +209,7 @@ AIFeedbackReplySerializer = inline_serializer(
 
 class AIProcessView(WorkspaceAPIView):
     throttle_classes = [GeneralRateThrottle, AIRateThrottle]
+    runs_long = True  # waits on the AI provider: whatshybrid.wsgi_bridge
 
     @extend_schema(request=AIProcessInputSerializer, responses={200: AIProcessReplySerializer}, tags=["ai"])
     def post(self, request: Request) -> Response:

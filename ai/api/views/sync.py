@@ -56,6 +56,7 @@ class KnowledgeView(WorkspaceAPIView):
 
 
 class KnowledgeSyncView(WorkspaceAPIView):
+    runs_long = True  # a whole bulk sync, seconds of work: whatshybrid.wsgi_bridge
     @extend_schema(responses={200: KnowledgeDataReplySerializer}, tags=["sync"])
     def get(self, request: Request) -> Response:
         """The workspace's knowledge document, under ``data``."""
@@ -68,6 +69,7 @@ class KnowledgeSyncView(WorkspaceAPIView):
 
 
 class ExamplesSyncView(WorkspaceAPIView):
+    runs_long = True  # a whole bulk sync, seconds of work: whatshybrid.wsgi_bridge
     @extend_schema(request=ExamplesInputSerializer, responses={200: ExamplesReplySerializer}, tags=["sync"])
     def post(self, request: Request) -> Response:
         """Merges the extension's few-shot examples; answers all of the workspace's."""
