@@ -393,7 +393,7 @@ JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32)
 # Largest workspace `settings` object as stored (after merging an update), in bytes of JSON.
 WORKSPACE_SETTINGS_MAX_BYTES = env_int("WORKSPACE_SETTINGS_MAX_BYTES", 32 * 1024)
 
-# --- Secrets at rest and outgoing HTTP (whatshybrid/crypto.py, whatshybrid/http.py) -----------
+# --- Secrets at rest and outgoing HTTP (whatshybrid/crypto.py, whatshybrid/http/) -----------
 # Fernet keys, comma-separated: the first encrypts, all decrypt (rotation: README).
 ENCRYPTION_KEYS = env_list("ENCRYPTION_KEYS", [])
 if PRODUCTION and not ENCRYPTION_KEYS:

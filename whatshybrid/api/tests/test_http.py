@@ -1,4 +1,4 @@
-"""The outgoing HTTP client (whatshybrid/http.py) against real sockets on 127.0.0.1 / ::1."""
+"""The outgoing HTTP client (whatshybrid/http/) against real sockets on 127.0.0.1 / ::1."""
 
 from __future__ import annotations
 
