@@ -101,7 +101,7 @@ def _engine(sio_packet: sio.Packet) -> str:
 
 
 class SocketIOConsumer(WorkspaceStreamConsumer):
-    # The polling transport (whatshybrid/realtime/polling.py) runs this same consumer behind an
+    # The polling transport (whatshybrid/realtime/polling/) runs this same consumer behind an
     # HTTP adapter: it names its transport, the upgrades it offers and the session id it routes by.
     transport = "websocket"
     upgrades: tuple[str, ...] = ()
