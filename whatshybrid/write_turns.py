@@ -132,12 +132,10 @@ def _wait_for_writers() -> bool:
         fcntl.flock(own, fcntl.LOCK_UN)
     writers = _lock_file()
     try:
-        try:
-            fcntl.flock(writers, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if _take(writers, fcntl.LOCK_EX, 0):
             return True
-        except BlockingIOError:
-            _take(writers, fcntl.LOCK_EX, _WAIT_CAP_SECONDS)
-            return False
+        _take(writers, fcntl.LOCK_EX, _WAIT_CAP_SECONDS)
+        return False
     finally:
         os.close(writers)
         if own is not None:
