@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,15 @@ _counter = itertools.count(1)
 @pytest.fixture(scope="session", autouse=True)
 def _remove_sqlite_test_sidecars() -> Iterator[None]:
     # Django deletes the file-backed SQLite test database but not its WAL/SHM companions (nor the
-    # turn lock files of whatshybrid.write_turns).
+    # lock files of whatshybrid.write_turns and whatshybrid.db_backends.sqlite3).
     yield
     name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
     if settings.DATABASE_IS_SQLITE and name and not Path(name).exists():
-        for suffix in ("-wal", "-shm", "-writers", "-batch"):
+        for suffix in ("-wal", "-shm", "-writers", "-batch", "-write"):
             Path(f"{name}{suffix}").unlink(missing_ok=True)
+    if settings.CACHES["default"]["BACKEND"] == "whatshybrid.caching.MachineCache":
+        cache.close()
+        shutil.rmtree(settings.CACHES["default"]["LOCATION"], ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -87,15 +87,25 @@ class Server:
                 total += int(fields[11]) + int(fields[12])  # utime + stime
         return total / CLK_TCK
 
-    def rss_mb(self) -> list[tuple[str, float]]:
+    def memory_mb(self) -> list[tuple[str, float, float]]:
+        """(command, RSS, PSS) per process. RSS counts the pages that forked processes share in
+        each of them; PSS divides each shared page among its sharers, so PSS adds up."""
         out = []
         for pid in self.tree():
             with contextlib.suppress(OSError):
-                status = Path(f"/proc/{pid}/status").read_text()
-                rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+                rss, pss = (
+                    int(re.search(rf"^{name}:\s+(\d+)", rollup, re.M).group(1)) / 1024 for name in ("Rss", "Pss")
+                )
                 cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:60]
-                out.append((cmd.strip(), rss))
+                out.append((cmd.strip(), rss, pss))
         return out
+
+    def memory_report(self, label: str) -> list[str]:
+        processes = self.memory_mb()
+        total_rss, total_pss = sum(p[1] for p in processes), sum(p[2] for p in processes)
+        lines = [f"{label} (RSS / PSS; total PSS {total_pss:.0f} MB, RSS summed {total_rss:.0f} MB):"]
+        return lines + [f"  {cmd}: {rss:.0f} / {pss:.0f} MB" for cmd, rss, pss in processes]
 
 
 def _wait_healthy(url: str, processes: list[subprocess.Popen], seconds: float = 120) -> None:
@@ -379,12 +389,9 @@ def main() -> None:
                     for size in (1000, 50000):
                         load(ours, size)
                     lines = compare(original, ours, rounds, seconds, tmp)
-                    memory = [f"  {cmd}: {rss:.0f} MB" for cmd, rss in ours.rss_mb()]
-                    total = sum(rss for _, rss in ours.rss_mb())
                     report += [f"\n== {ours.name} vs original (wrk -t1 -c16, {rounds}x{seconds}s rounds, medians; "
-                               "latency ms, CPU ms/request)", HEADER, *lines,
-                               f"RSS ours (total {total:.0f} MB):", *memory]  # fmt: skip
-            report += ["RSS original:", *[f"  {cmd}: {rss:.0f} MB" for cmd, rss in original.rss_mb()]]
+                               "latency ms, CPU ms/request)", HEADER, *lines, *ours.memory_report("memory, ours")]  # fmt: skip
+            report += original.memory_report("memory, original")
     print(textwrap.dedent("\n".join(report)))
 
 

@@ -29,8 +29,14 @@ from packaging.version import InvalidVersion, Version
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPI_URL = "https://pypi.org/pypi"
-# Vulnerability id -> why it does not affect us (and when to revisit). Empty: none accepted.
-ACCEPTED: dict[str, str] = {}
+# Vulnerability id -> why it does not affect us (and when to revisit).
+_DISKCACHE_PICKLES = (
+    "diskcache unpickles values and keys read from its files (code execution for whoever can write "
+    "them). Our cache reads and writes through whatshybrid.caching.PlainDisk, which stores plain "
+    "values only and refuses pickled rows (whatshybrid/tests/test_caching.py). Revisit when a "
+    "release fixes it, or if the cache must hold more than plain values."
+)
+ACCEPTED: dict[str, str] = {"GHSA-w8v5-vhqr-4h9v": _DISKCACHE_PICKLES, "PYSEC-2026-2447": _DISKCACHE_PICKLES}
 
 _PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>[^\s;#]+)")
 

@@ -23,11 +23,11 @@ from whatshybrid.realtime.polling import SocketIORouter  # noqa: E402
 from whatshybrid.realtime.routing import websocket_urlpatterns  # noqa: E402
 from whatshybrid.wsgi_bridge import WsgiBridge  # noqa: E402
 
+# ``manage.py serve`` moves its WSGI calls into worker processes (``http_bridge.run_in_processes``).
+http_bridge = WsgiBridge(django_wsgi_app, threads=settings.HTTP_THREADS, long_threads=settings.HTTP_LONG_THREADS)
 application = ProtocolTypeRouter(
     {
-        "http": SocketIORouter(
-            WsgiBridge(django_wsgi_app, threads=settings.HTTP_THREADS, long_threads=settings.HTTP_LONG_THREADS)
-        ),
+        "http": SocketIORouter(http_bridge),
         "websocket": WebsocketOriginValidator(SocketIORouter(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -170,7 +170,7 @@ else:
     Path(SQLITE_PATH).parent.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "whatshybrid.db_backends.sqlite3",
             "NAME": SQLITE_PATH,
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN, so two writers queue on busy_timeout
@@ -217,7 +217,24 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "whl"}}
+    # Shared by every process on the machine (the HTTP workers, the background worker, commands),
+    # so a rate limit is one budget however many processes serve: diskcache keeps it in SQLite
+    # files of its own, sharded so that concurrent counts rarely wait on one another, and holding
+    # no pickles (whatshybrid/caching.py).
+    CACHES = {
+        "default": {
+            "BACKEND": "whatshybrid.caching.MachineCache",
+            "LOCATION": env_str("CACHE_DIR", "")
+            or (
+                str(Path(tempfile.gettempdir()) / f"whl-test-{os.getpid()}-cache")
+                if TESTING
+                else f"{SQLITE_PATH}-cache"
+            ),
+            "SHARDS": 8,
+            # Seconds a count waits on another process's before it retries (SQLite's busy timeout).
+            "DATABASE_TIMEOUT": 1.0,
+        }
+    }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "whatshybrid.realtime.layers.LocalChannelLayer",
@@ -356,7 +373,7 @@ RATELIMIT_AI = env_str("RATELIMIT_AI", "20/m")
 RATELIMIT_WEBHOOKS = env_str("RATELIMIT_WEBHOOKS", "100/m")
 RATELIMIT_USE_CACHE = "default"
 # django-ratelimit only lists memcached and django-redis as "official"; Django's own RedisCache
-# and LocMemCache (one process) both increment atomically, which is all the limiter needs.
+# and diskcache's DjangoCache both increment atomically, which is all the limiter needs.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001", "django_ratelimit.E003"]
 
 # --- Idempotency --------------------------------------------------------------------------
@@ -515,6 +532,10 @@ LOGGING = {
 # Pool threads that run Django's WSGI handler behind the ASGI server (one per request in flight):
 # one per core for the API, and a pool of its own for the views that run long (AI provider calls,
 # password hashes, bulk syncs). See whatshybrid/wsgi_bridge.py.
+# `manage.py serve` runs the WSGI calls in HTTP_PROCESSES worker processes, one per core by default
+# (0: on the serving process's own threads); HTTP_THREADS and HTTP_LONG_THREADS are per worker.
+# See whatshybrid/wsgi_processes.py.
+HTTP_PROCESSES = env_int("HTTP_PROCESSES", os.cpu_count() or 1)
 HTTP_THREADS = env_int("HTTP_THREADS", max(2, os.cpu_count() or 2))
 HTTP_LONG_THREADS = env_int("HTTP_LONG_THREADS", 8)
 # Password hashes (login, register, password change) running at once per process, how many more

@@ -54,7 +54,7 @@ def _lock_file(suffix: str = "-writers") -> int:
     return os.open(f"{connection.settings_dict['NAME']}{suffix}", os.O_RDWR | os.O_CREAT, 0o600)
 
 
-def _take(descriptor: int, operation: int, seconds: float) -> bool:
+def take_lock(descriptor: int, operation: int, seconds: float, *, poll: float = _POLL_SECONDS) -> bool:
     """Polls for the lock rather than blocking on it, so that the wait can be capped."""
     deadline = time.monotonic() + seconds
     while True:
@@ -64,7 +64,7 @@ def _take(descriptor: int, operation: int, seconds: float) -> bool:
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 return False
-            time.sleep(_POLL_SECONDS)
+            time.sleep(poll)
 
 
 class WriterTurnMiddleware:
@@ -93,7 +93,7 @@ class WriterTurnMiddleware:
 def _wait_for_chunk() -> None:
     descriptor = _lock_file("-batch")
     try:
-        _take(descriptor, fcntl.LOCK_SH, _REQUEST_WAIT_CAP_SECONDS)
+        take_lock(descriptor, fcntl.LOCK_SH, _REQUEST_WAIT_CAP_SECONDS)
     finally:
         os.close(descriptor)
 
@@ -117,7 +117,7 @@ def batch_turn() -> Iterator[Turn]:
     turn = Turn(alone=_wait_for_writers())
     chunk = _lock_file("-batch")
     try:
-        _take(chunk, fcntl.LOCK_EX, _WAIT_CAP_SECONDS)
+        take_lock(chunk, fcntl.LOCK_EX, _WAIT_CAP_SECONDS)
         _announced.in_chunk = True
         yield turn
     finally:
@@ -132,9 +132,9 @@ def _wait_for_writers() -> bool:
         fcntl.flock(own, fcntl.LOCK_UN)
     writers = _lock_file()
     try:
-        if _take(writers, fcntl.LOCK_EX, 0):
+        if take_lock(writers, fcntl.LOCK_EX, 0):
             return True
-        _take(writers, fcntl.LOCK_EX, _WAIT_CAP_SECONDS)
+        take_lock(writers, fcntl.LOCK_EX, _WAIT_CAP_SECONDS)
         return False
     finally:
         os.close(writers)

@@ -5,6 +5,9 @@ and view and starts an executor per request: about 3 ms of CPU per request befor
 (issue 15's profile). Here a request costs one hop: the body is read on the event loop, the whole
 WSGI call (middleware, view, response) runs on one pool thread, and the response goes back out
 on the loop. Websockets and Socket.IO long-polling stay on the event loop (``whatshybrid.asgi``).
+Under ``manage.py serve`` the pools run in worker processes instead, one per core
+(``run_in_processes``; ``whatshybrid.wsgi_processes``), and this process only parses, routes and
+relays.
 
 The body is read whole before Django sees it, with the size limit enforced while reading, so a
 chunked request (no ``Content-Length``) is capped like any other and keeps its body: Django's WSGI
@@ -37,6 +40,7 @@ from typing import Any
 from django.urls import Resolver404, resolve
 
 from whatshybrid.api.middleware import body_limit
+from whatshybrid.wsgi_processes import Answer, WorkerLost, WorkerProcesses, serve_requests
 
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
@@ -49,9 +53,17 @@ class WsgiBridge:
     views that run long on ``long_threads`` others."""
 
     def __init__(self, wsgi_app: WSGIApp, *, threads: int, long_threads: int) -> None:
-        self.wsgi_app = wsgi_app
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
-        self.long_executor = ThreadPoolExecutor(max_workers=long_threads, thread_name_prefix="http-long")
+        self.pools = ThreadPools(wsgi_app, threads=threads, long_threads=long_threads)
+        self.workers: WorkerProcesses | None = None
+
+    def run_in_processes(self, count: int) -> None:
+        """From now on, the WSGI calls run in ``count`` worker processes (``wsgi_processes``).
+        Call it before any thread of this process starts: the workers are forked from it."""
+        self.workers = WorkerProcesses(count, serve=lambda sock: serve_requests(sock, self.pools))
+
+    async def close(self) -> None:
+        if self.workers is not None:
+            await self.workers.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = body_limit(scope["path"])
@@ -59,22 +71,51 @@ class WsgiBridge:
         if body is None:
             return  # the client went away
         if isinstance(body, int):
-            await _too_large(send, limit)
+            await _json_error(
+                send,
+                413,
+                f"The request body is too large (the limit is {limit} bytes).",
+                "PAYLOAD_TOO_LARGE",
+                [(b"connection", b"close")],
+            )  # the rest is never read
             return
-        environ = _environ(scope, body)
-        loop = asyncio.get_running_loop()
-        executor = self.long_executor if runs_long(scope["path"]) else self.executor
-        status, headers, content = await loop.run_in_executor(executor, self._call, environ)
+        environ = _environ(scope)
+        long = runs_long(scope["path"])
+        if self.workers is None:
+            executor = self.pools.executor(long)
+            answer = await asyncio.get_running_loop().run_in_executor(executor, self.pools.call, environ, body)
+        else:
+            try:
+                answer = await self.workers.call(environ, body, long)
+            except WorkerLost:
+                message = "The server process running this request stopped before it answered; it may or may not have been applied."
+                await _json_error(send, 502, message, "WORKER_LOST", [])
+                return
+        status, headers, content = answer
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 
-    def _call(self, environ: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+
+class ThreadPools:
+    """The two pools of one process (the serving process, or each worker process)."""
+
+    def __init__(self, wsgi_app: WSGIApp, *, threads: int, long_threads: int) -> None:
+        self.wsgi_app = wsgi_app
+        self._short = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
+        self._long = ThreadPoolExecutor(max_workers=long_threads, thread_name_prefix="http-long")
+
+    def executor(self, long: bool) -> ThreadPoolExecutor:
+        return self._long if long else self._short
+
+    def call(self, environ: dict[str, Any], body: bytes) -> Answer:
+        """One whole WSGI call: status, encoded headers and the body, collected."""
         started: list[Any] = []
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
             started[:] = [status, headers]
 
-        result = self.wsgi_app(environ, start_response)
+        streams = {"CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr}
+        result = self.wsgi_app({**environ, **streams}, start_response)
         try:
             content = b"".join(result)
         finally:
@@ -84,6 +125,10 @@ class WsgiBridge:
         status, headers = started
         encoded = [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in headers]
         return int(status.split(" ", 1)[0]), encoded, content
+
+    def shutdown(self) -> None:
+        self._short.shutdown(wait=True)
+        self._long.shutdown(wait=True)
 
 
 def runs_long(path: str) -> bool:
@@ -113,21 +158,22 @@ async def _read_body(receive: Receive, limit: int) -> bytes | int | None:
             return b"".join(chunks)
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    # Django never saw this request, so the error is built here, in the API's error shape.
-    message = f"The request body is too large (the limit is {limit} bytes)."
-    body = json.dumps({"message": message, "code": "PAYLOAD_TOO_LARGE"}).encode()
+async def _json_error(send: Send, status: int, message: str, code: str, extra: list[tuple[bytes, bytes]]) -> None:
+    # Django never answered this request, so the error is built here, in the API's error shape.
+    body = json.dumps({"message": message, "code": code}).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"x-content-type-options", b"nosniff"),
-        (b"connection", b"close"),  # the rest of the body is never read
+        *extra,
     ]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-def _environ(scope: Scope, body: bytes) -> dict[str, Any]:
+def _environ(scope: Scope) -> dict[str, Any]:
+    """The WSGI environ of ``scope`` but its body streams (``ThreadPools.call`` adds them), so it
+    pickles for a worker process."""
     server = scope.get("server") or ("localhost", 80)
     client = scope.get("client") or ("", 0)
     environ: dict[str, Any] = {
@@ -141,11 +187,8 @@ def _environ(scope: Scope, body: bytes) -> dict[str, Any]:
         "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
         "REMOTE_ADDR": client[0],
         "REMOTE_PORT": str(client[1]),
-        "CONTENT_LENGTH": str(len(body)),
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scope.get("scheme", "http"),
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
         "wsgi.multithread": True,
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
@@ -154,7 +197,7 @@ def _environ(scope: Scope, body: bytes) -> dict[str, Any]:
         name = raw_name.decode("latin1").upper().replace("-", "_")
         value = raw_value.decode("latin1")
         if name == "CONTENT_LENGTH":
-            continue  # what arrived, set above
+            continue  # what arrived: ThreadPools.call sets it
         key = name if name == "CONTENT_TYPE" else f"HTTP_{name}"
         environ[key] = f"{environ[key]},{value}" if key in environ else value
     return environ

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -78,9 +79,15 @@ class EventRelay(_LoopTask):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_id = 0
         self._seen: dict[int, Any] = {}  # event id -> created_at, for the lookback window
+        # Set in an HTTP worker process, where no socket lives: tells the serving process's relay
+        # instead (whatshybrid.wsgi_processes).
+        self.forward: Callable[[], None] | None = None
 
     def notify(self) -> None:
         """Called from any thread after a commit in this process: poll now instead of waiting."""
+        if self.forward is not None:
+            self.forward()
+            return
         loop, wake = self._loop, self._wake
         if loop is None or wake is None or loop.is_closed():
             return

@@ -48,7 +48,7 @@ class Served:
         return "".join(self.output)
 
 
-def _start(tmp_path: Path) -> Served:
+def _start(tmp_path: Path, **overrides: str) -> Served:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
     env.update(
@@ -58,6 +58,7 @@ def _start(tmp_path: Path) -> Served:
         MAX_BODY_BYTES=str(BODY_LIMIT),
         IMPORT_MAX_BYTES=str(IMPORT_LIMIT),
     )
+    env.update(overrides)
     process = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-scheduler"],
         cwd=settings.BASE_DIR,
@@ -199,20 +200,33 @@ def test_tokens_and_sids_never_reach_the_servers_log(server: Served) -> None:
     assert not scanner.scan_text(log, where="the server's log output"), scanner.leaks
 
 
+def http_worker_pids(served: Served) -> list[int]:
+    pids = re.search(r"HTTP worker processes started \(pids ([\d, ]+)\)", served.text()).group(1)
+    return [int(pid) for pid in pids.split(", ")]
+
+
+def parent_pid(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
-def test_every_stop_signal_stops_the_worker(tmp_path: Path, signum: int) -> None:
+def test_every_stop_signal_stops_every_child(tmp_path: Path, signum: int) -> None:
     served = _start(tmp_path)
     try:
         worker_pid = int(re.search(r"background worker started \(pid (\d+)\)", served.text()).group(1))
-        assert alive(worker_pid)
+        http_workers = http_worker_pids(served)
+        spawner = parent_pid(http_workers[0])
+        children = {"background worker": [worker_pid], "HTTP workers": http_workers, "their spawner": [spawner]}
+        assert all(alive(pid) for pids in children.values() for pid in pids)
         served.process.send_signal(signum)
         code = served.process.wait(timeout=30)
         if signum != signal.SIGKILL:
             assert code == 0, served.text()
-        deadline = time.monotonic() + 15
-        while alive(worker_pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not alive(worker_pid), f"the background worker outlived the server ({signal.Signals(signum).name})"
+        for name, pids in children.items():
+            deadline = time.monotonic() + 15
+            while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not any(map(alive, pids)), f"the {name} outlived the server ({signal.Signals(signum).name})"
         with pytest.raises(OSError), socket.create_connection(("127.0.0.1", served.port), timeout=2):
             pass
     finally:
