@@ -325,8 +325,9 @@ def wrk(server: Server, row: Row, seconds: int, prefix: int, tmp: Path) -> Measu
         errors += sum(int(x) for x in m.groups())
     return Measure(
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        p50_ms=_ms(re.search(r"50%\s+(\S+)", out).group(1)),
-        p99_ms=_ms(re.search(r"99%\s+(\S+)", out).group(1)),
+        # Anchored: a thread statistic such as "72.50%" ends in "50%" too.
+        p50_ms=_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
+        p99_ms=_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
         cpu_ms=1000 * cpu / max(total, 1),
         errors=errors,
     )
