@@ -54,6 +54,8 @@ Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 _LENGTH = struct.Struct("!I")
 # A worker that keeps dying right after its fork (a broken deploy) is not re-forked in a tight loop.
 RESPAWN_DELAY_SECONDS = 1.0
+# How long a stop waits for each worker to answer the requests it holds.
+CLOSE_WAIT_SECONDS = 10.0
 
 
 class WorkerLost(Exception):
@@ -146,7 +148,10 @@ class _Worker:
         if self._writer is not None and self.open_:
             self._writer.write_eof()  # the worker finishes what it holds, answers it and exits
             if self._reading is not None:
-                await self._reading
+                # A worker stuck past this is left to the spawner's end: closing it sends the
+                # workers SIGTERM (die_with_parent).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(self._reading), CLOSE_WAIT_SECONDS)
 
     async def _read(self, reader: asyncio.StreamReader, on_exit: Callable[[_Worker], None]) -> None:
         try:
