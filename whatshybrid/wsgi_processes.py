@@ -72,6 +72,7 @@ class WorkerProcesses:
         self._spawn_lock = threading.Lock()
         self._workers = [self._spawn() for _ in range(count)]
         self._opened: asyncio.Task[None] | None = None
+        self._replacing: set[asyncio.Task[None]] = set()  # referenced until done, or the loop may drop them
         self._closing = False
 
     @property
@@ -107,7 +108,9 @@ class WorkerProcesses:
         self._workers.remove(worker)
         if not self._closing:
             logger.error("HTTP worker process %s exited; forking another", worker.pid)
-            asyncio.get_running_loop().create_task(self._replace())
+            replacing = asyncio.get_running_loop().create_task(self._replace())
+            self._replacing.add(replacing)
+            replacing.add_done_callback(self._replacing.discard)
 
     async def _replace(self) -> None:
         await asyncio.sleep(RESPAWN_DELAY_SECONDS)
@@ -138,8 +141,11 @@ class _Worker:
         self.pending[request_id] = answer
         frame = pickle.dumps((request_id, long, environ, body), protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            self._writer.write(_LENGTH.pack(len(frame)) + frame)
-            await self._writer.drain()
+            try:
+                self._writer.write(_LENGTH.pack(len(frame)) + frame)
+                await self._writer.drain()
+            except ConnectionError as error:  # it exited before its end of the socket was read
+                raise WorkerLost from error
             return await answer
         finally:
             self.pending.pop(request_id, None)
