@@ -4,8 +4,6 @@ it ends, and a wait past the connection's timeout fails instead of hanging."""
 
 from __future__ import annotations
 
-import fcntl
-import os
 import threading
 from collections.abc import Callable
 
@@ -13,6 +11,7 @@ import pytest
 from django.db import OperationalError, connection, transaction
 
 from accounts.models import Workspace
+from whatshybrid.tests.test_write_turns import _turn_taken
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -21,14 +20,7 @@ pytestmark = [
 
 
 def queue_is_held() -> bool:
-    descriptor = os.open(f"{connection.settings_dict['NAME']}-write", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(descriptor)
+    return _turn_taken("-write")
 
 
 def in_thread(work: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
